@@ -1,0 +1,192 @@
+//! Capture: the one pipeline for all traffic. Build the Event, classify it, commit it, forward
+//! it, commit the Delivery, then answer the sender, in that order (ack means stored).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::event::{
+    DeliveryKind, DeliveryResult, Event, HeaderList, Ingress, Micros, Outcome, new_uid, now_micros,
+};
+use crate::forward::{self, Forwarder, Target};
+use crate::providers::Providers;
+use crate::store::{NewDelivery, Writer};
+
+/// What the sender gets back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Respond {
+    /// The Target's real answer (or `502`/`504`).
+    Passthrough,
+    /// `202` once the Event is committed; forwarding continues in the background.
+    Accept,
+}
+
+/// A request as it arrived, before it becomes an Event.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderList,
+    pub body: Bytes,
+    pub remote_addr: Option<String>,
+    pub ingress: Ingress,
+    /// `http` or `https`: how it reached hooktap (for `X-Forwarded-Proto`).
+    pub proto: &'static str,
+    /// Kept from the Relay when the Event crossed the Tunnel; new otherwise.
+    pub uid: Option<String>,
+    /// Kept from the Relay; now otherwise.
+    pub received_at: Option<Micros>,
+}
+
+/// An HTTP answer for the sender.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderList,
+    pub body: Bytes,
+    /// The Event this answer is for, when one was stored.
+    pub event_id: Option<i64>,
+}
+
+impl Answer {
+    /// A short plain-text answer from hooktap itself.
+    pub fn text(status: u16, message: &str) -> Answer {
+        let mut headers = HeaderList::default();
+        headers.push("content-type", b"text/plain; charset=utf-8".to_vec());
+        Answer {
+            status,
+            headers,
+            body: Bytes::from(format!("hooktap: {message}\n")),
+            event_id: None,
+        }
+    }
+}
+
+/// The capture pipeline, shared by the listener and the Tunnel.
+pub struct Capture {
+    writer: Writer,
+    forwarder: Arc<Forwarder>,
+    target: Target,
+    respond: Respond,
+    providers: Providers,
+}
+
+impl Capture {
+    /// A pipeline that stores through `writer` and delivers to `target`.
+    pub fn new(
+        writer: Writer,
+        forwarder: Arc<Forwarder>,
+        target: Target,
+        respond: Respond,
+        providers: Providers,
+    ) -> Capture {
+        Capture {
+            writer,
+            forwarder,
+            target,
+            respond,
+            providers,
+        }
+    }
+
+    /// The Target live traffic goes to.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Takes one request through the whole pipeline and returns the sender's answer.
+    pub async fn handle(&self, incoming: Incoming) -> Answer {
+        let class = self.providers.classify(&incoming.headers, &incoming.body);
+        let event = Event {
+            uid: incoming.uid.unwrap_or_else(new_uid),
+            received_at: incoming.received_at.unwrap_or_else(now_micros),
+            ingress: incoming.ingress,
+            method: incoming.method,
+            path: incoming.path,
+            query: incoming.query,
+            remote_addr: incoming.remote_addr,
+            headers: incoming.headers,
+            body: incoming.body,
+            class,
+            derived_from: None,
+        };
+        let outgoing = match forward::build(&self.target, &event, incoming.proto) {
+            Ok(o) => o,
+            Err(e) => return Answer::text(400, &e),
+        };
+        let delivery = NewDelivery {
+            kind: DeliveryKind::Original,
+            target: outgoing.url.clone(),
+            started_at: now_micros(),
+        };
+        let inserted = match self.writer.insert_event(event, Some(delivery)).await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!("{e:#}");
+                return Answer::text(
+                    503,
+                    "cannot store this event, so it was not accepted; try again later",
+                );
+            }
+        };
+        let event_id = inserted.event_id;
+        let Some(delivery_id) = inserted.delivery_id else {
+            return Answer::text(500, "internal error: no delivery was opened");
+        };
+        match self.respond {
+            Respond::Accept => {
+                let writer = self.writer.clone();
+                let forwarder = self.forwarder.clone();
+                tokio::spawn(async move {
+                    let result = forwarder.send(outgoing).await;
+                    if let Err(e) = writer
+                        .finish_delivery(delivery_id, event_id, DeliveryKind::Original, result)
+                        .await
+                    {
+                        tracing::error!("event #{event_id}: {e:#}");
+                    }
+                });
+                let mut answer = Answer::text(202, &format!("accepted as event #{event_id}"));
+                answer.event_id = Some(event_id);
+                answer
+            }
+            Respond::Passthrough => {
+                let result = self.forwarder.send(outgoing).await;
+                let mut answer = answer_for(&result);
+                if let Err(e) = self
+                    .writer
+                    .finish_delivery(delivery_id, event_id, DeliveryKind::Original, result)
+                    .await
+                {
+                    tracing::error!("event #{event_id}: {e:#}");
+                    answer = Answer::text(503, "cannot store the app's answer; try again later");
+                }
+                answer.event_id = Some(event_id);
+                answer
+            }
+        }
+    }
+}
+
+/// What the sender gets for a Delivery in passthrough mode.
+pub fn answer_for(result: &DeliveryResult) -> Answer {
+    match (result.outcome, result.status) {
+        (Outcome::Ok, Some(status)) => {
+            let mut headers = HeaderList::default();
+            for (name, value) in result.headers.iter() {
+                if !forward::is_hop_by_hop(name, &result.headers) {
+                    headers.push(name, value);
+                }
+            }
+            Answer {
+                status,
+                headers,
+                body: result.body.clone(),
+                event_id: None,
+            }
+        }
+        (Outcome::Timeout, _) => Answer::text(504, result.error.as_deref().unwrap_or("timeout")),
+        _ => Answer::text(502, result.error.as_deref().unwrap_or("the Target failed")),
+    }
+}

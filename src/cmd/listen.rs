@@ -1,0 +1,223 @@
+//! `hooktap listen`: receive webhooks, record them, forward them to the Target.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::capture::{Capture, Respond};
+use crate::cmd::{DbArg, UsageError};
+use crate::config::{parse_duration, parse_size};
+use crate::forward::{Forwarder, Target, humantime};
+use crate::lines::{self, Format};
+use crate::listener::{self, Limits};
+use crate::providers::Providers;
+use crate::store::{Durability, Store};
+use crate::tls;
+
+/// Receive webhooks, record each one, and forward it to your app.
+///
+/// Example: hooktap listen --forward http://localhost:3000
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Your app: every request is forwarded to this base URL plus its path and query
+    #[arg(long, value_name = "URL", value_parser = Target::parse)]
+    pub forward: Target,
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Address to listen on (0.0.0.0 to accept from other machines)
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Print one line per Delivery instead of the terminal UI
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Print one JSON object per Delivery instead of the terminal UI
+    #[arg(long)]
+    pub json: bool,
+    /// What the sender gets: the app's real answer, or 202 as soon as the Event is stored
+    #[arg(long, value_enum, default_value_t = RespondArg::Passthrough)]
+    pub respond: RespondArg,
+    /// How long the app may take to answer (then 504)
+    #[arg(long, default_value = "9s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Largest body accepted (then 413)
+    #[arg(long, default_value = "25MiB", value_parser = parse_size)]
+    pub max_body: u64,
+    /// Time a sender has to send a request head
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Longest pause allowed while a sender sends a body
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+    /// Most connections open at once
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Serve HTTPS with this PEM certificate chain
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate made at start (its fingerprint is printed)
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+    /// A signing secret for a provider, e.g. ayrshare=s3cret (repeatable)
+    #[arg(long = "secret", value_name = "PROVIDER=SECRET")]
+    pub secrets: Vec<String>,
+}
+
+/// `--respond`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RespondArg {
+    Passthrough,
+    Accept,
+}
+
+/// Runs `listen` until Ctrl-C or SIGTERM.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let secrets = parse_secrets(&args.secrets)?;
+    let tls = tls_acceptor(&args)?;
+    let db = args.db.path();
+    let store = Store::open(&db, Durability::Normal)?;
+    let interrupted = store.recover_interrupted().await?;
+    if interrupted > 0 {
+        eprintln!(
+            "hooktap: {interrupted} Delivery(ies) were in flight when hooktap last stopped; marked interrupted"
+        );
+    }
+    let addr = SocketAddr::new(args.bind, args.port);
+    let socket = TcpListener::bind(addr)
+        .await
+        .map_err(|e| bind_error(addr, e))?;
+    let local = socket.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let respond = match args.respond {
+        RespondArg::Passthrough => Respond::Passthrough,
+        RespondArg::Accept => Respond::Accept,
+    };
+    let forwarder = Arc::new(Forwarder::new(args.timeout, args.max_body as usize));
+    let capture = Arc::new(Capture::new(
+        store.writer(),
+        forwarder,
+        args.forward.clone(),
+        respond,
+        Providers::new(secrets),
+    ));
+    eprintln!("hooktap listening on {scheme}://{local}");
+    eprintln!(
+        "  forwarding to {} ({}, timeout {})",
+        args.forward,
+        if respond == Respond::Passthrough {
+            "passthrough"
+        } else {
+            "accept"
+        },
+        humantime(args.timeout)
+    );
+    eprintln!("  Store: {}", db.display());
+    let format = if args.json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let printer = tokio::spawn(lines::print(store.subscribe(), format));
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let limits = Limits {
+        max_body: args.max_body,
+        header_timeout: args.header_timeout,
+        body_timeout: args.body_timeout,
+        max_connections: args.max_connections,
+        ..Limits::default()
+    };
+    listener::serve(socket, tls, capture.clone(), limits, shutdown).await;
+    drop(capture);
+    store.close();
+    let _ = printer.await;
+    eprintln!("hooktap stopped; the Store is flushed");
+    Ok(())
+}
+
+fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
+    let hint = match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "address in use: is another hooktap running? pick another port with --port"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "permission denied: ports below 1024 need privileges; use --port 8787"
+        }
+        std::io::ErrorKind::AddrNotAvailable => "that address is not on this machine; check --bind",
+        _ => "check --bind and --port",
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {hint} ({e})")
+}
+
+fn tls_acceptor(args: &Args) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+    let config = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let (certs, key) = tls::load(cert, key)?;
+        tls::server_config(certs, key)?
+    } else if args.tls_self_signed {
+        let (cert, key) = tls::self_signed(&[
+            "localhost".into(),
+            "127.0.0.1".into(),
+            args.bind.to_string(),
+        ])?;
+        eprintln!(
+            "hooktap: self-signed certificate, SHA-256 fingerprint {}",
+            tls::fingerprint(&cert)
+        );
+        tls::server_config(vec![cert], key)?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(tls::acceptor(config)))
+}
+
+/// Parses `PROVIDER=SECRET` pairs.
+pub fn parse_secrets(pairs: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((name, secret)) if !name.is_empty() && !secret.is_empty() => {
+                Ok((name.to_ascii_lowercase(), secret.to_string()))
+            }
+            _ => Err(UsageError(format!(
+                "--secret takes PROVIDER=SECRET, e.g. ayrshare=s3cret (got '{}')",
+                mask(p)
+            ))
+            .into()),
+        })
+        .collect()
+}
+
+fn mask(text: &str) -> String {
+    match text.split_once('=') {
+        Some((name, _)) => format!("{name}=…"),
+        None => "…".into(),
+    }
+}
+
+/// Fires `token` on Ctrl-C or SIGTERM.
+pub async fn stop_on_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            token.cancel();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    token.cancel();
+}

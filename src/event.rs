@@ -1,0 +1,378 @@
+//! Pure data: Events, Deliveries, ordered header lists and their on-disk encoding.
+//!
+//! This module imports nothing from the rest of the crate; everything else speaks its words.
+
+use std::fmt;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+/// Microseconds since the Unix epoch, UTC. The one time unit of the Store.
+pub type Micros = i64;
+
+/// The current wall-clock time in [`Micros`].
+pub fn now_micros() -> Micros {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// Formats [`Micros`] as RFC 3339 with microseconds, e.g. `2026-11-27T18:00:00.123456Z`.
+pub fn format_time(micros: Micros) -> String {
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        None => micros.to_string(),
+    }
+}
+
+/// Headers in the order they arrived, duplicates kept; names as received, values as raw bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderList(pub Vec<(String, Vec<u8>)>);
+
+impl HeaderList {
+    /// The first value of `name` (case-insensitive), if present.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of `name` as text, if present and valid UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Whether a header called `name` is present (case-insensitive).
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Appends one header at the end.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// Removes every header called `name` (case-insensitive).
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    /// Replaces every header called `name` with one header of that value, kept at the first
+    /// position the name had (or appended).
+    pub fn set(&mut self, name: &str, value: impl Into<Vec<u8>>) {
+        let value = value.into();
+        match self
+            .0
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(at) => {
+                self.0[at].1 = value;
+                let mut seen = false;
+                self.0.retain(|(n, _)| {
+                    let same = n.eq_ignore_ascii_case(name);
+                    let keep = !same || !seen;
+                    seen |= same;
+                    keep
+                });
+            }
+            None => self.push(name, value),
+        }
+    }
+
+    /// Iterates over `(name, value)` pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    /// Number of header lines.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Encodes as bytes for the Store: per header a u16 name length, the name, a u32 value
+    /// length and the value (big-endian). Exact and cheap; no text re-encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let size = self.0.iter().map(|(n, v)| 6 + n.len() + v.len()).sum();
+        let mut out = Vec::with_capacity(size);
+        for (name, value) in &self.0 {
+            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            out.extend_from_slice(value);
+        }
+        out
+    }
+
+    /// Decodes what [`HeaderList::encode`] wrote; `None` if the bytes are not such an encoding.
+    pub fn decode(mut bytes: &[u8]) -> Option<HeaderList> {
+        let mut list = Vec::new();
+        while !bytes.is_empty() {
+            let (len, rest) = bytes.split_first_chunk::<2>()?;
+            let (name, rest) = rest.split_at_checked(u16::from_be_bytes(*len) as usize)?;
+            let (len, rest) = rest.split_first_chunk::<4>()?;
+            let (value, rest) = rest.split_at_checked(u32::from_be_bytes(*len) as usize)?;
+            list.push((String::from_utf8(name.to_vec()).ok()?, value.to_vec()));
+            bytes = rest;
+        }
+        Some(HeaderList(list))
+    }
+}
+
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word used in the Store, the JSON and the filter language.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the word written by [`Self::as_str`].
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum! {
+    /// How an Event reached the Store.
+    Ingress {
+        /// A request to the port `listen` serves.
+        Local = "local",
+        /// Through the Tunnel from a Relay.
+        Relay = "relay",
+        /// From `hooktap import`.
+        Import = "import",
+        /// An edited copy of another Event (`derived_from` says which).
+        Edit = "edit",
+    }
+}
+
+word_enum! {
+    /// How a Delivery ended.
+    Outcome {
+        /// The Target answered (any status).
+        Ok = "ok",
+        /// The Target could not be reached, or the connection broke.
+        Failed = "failed",
+        /// The Target did not answer within the forward timeout.
+        Timeout = "timeout",
+        /// Still in flight.
+        Pending = "pending",
+        /// In flight when hooktap stopped; found at the next start.
+        Interrupted = "interrupted",
+        /// Not forwarded on purpose (e.g. an enforced signature check failed).
+        Rejected = "rejected",
+    }
+}
+
+word_enum! {
+    /// Why a Delivery was made.
+    DeliveryKind {
+        /// The first hand-over of a live Event.
+        Original = "original",
+        /// A re-send on demand.
+        Replay = "replay",
+        /// An automatic retry.
+        Retry = "retry",
+    }
+}
+
+word_enum! {
+    /// The result of checking an Event's signature.
+    Signature {
+        /// A configured secret verified it.
+        Valid = "valid",
+        /// It did not verify (the Event's `signature_detail` says why).
+        Invalid = "invalid",
+        /// The provider signs, but this Event carries no signature.
+        Unsigned = "unsigned",
+        /// No secret configured (or the provider is unknown).
+        Unchecked = "unchecked",
+    }
+}
+
+/// Who sent an Event and what it means, as worked out by the providers module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Classification {
+    /// `ayrshare`, `github`, `stripe`, `standard-webhooks`, `shopify`, `slack` or `unknown`.
+    pub provider: String,
+    /// The provider's name for what happened, e.g. `social.unlink`.
+    pub event_type: Option<String>,
+    /// The provider's id for the event, stable across its retries.
+    pub provider_event_id: Option<String>,
+    /// One line for people.
+    pub summary: Option<String>,
+    /// Signature verdict.
+    pub signature: Signature,
+    /// Why the signature is invalid, or other notes on it.
+    pub signature_detail: Option<String>,
+}
+
+impl Default for Classification {
+    fn default() -> Self {
+        Classification {
+            provider: "unknown".into(),
+            event_type: None,
+            provider_event_id: None,
+            summary: None,
+            signature: Signature::Unchecked,
+            signature_detail: None,
+        }
+    }
+}
+
+/// One captured incoming request.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// Unique id across Stores (a ULID), kept through the Tunnel and exports.
+    pub uid: String,
+    /// When hooktap (or the Relay) received it.
+    pub received_at: Micros,
+    /// How it arrived.
+    pub ingress: Ingress,
+    /// HTTP method, e.g. `POST`.
+    pub method: String,
+    /// Request path, e.g. `/hooks/ayrshare`.
+    pub path: String,
+    /// Query string without `?`, if any.
+    pub query: Option<String>,
+    /// The sender's address, e.g. `127.0.0.1:50312`.
+    pub remote_addr: Option<String>,
+    /// Headers as received.
+    pub headers: HeaderList,
+    /// The exact body bytes.
+    pub body: Bytes,
+    /// Provider, type, summary and signature verdict.
+    pub class: Classification,
+    /// The Event this one was edited from.
+    pub derived_from: Option<i64>,
+}
+
+impl Event {
+    /// SHA-256 of the body.
+    pub fn body_sha256(&self) -> [u8; 32] {
+        Sha256::digest(&self.body).into()
+    }
+
+    /// Path plus `?query` when there is one.
+    pub fn path_and_query(&self) -> String {
+        match &self.query {
+            Some(q) => format!("{}?{}", self.path, q),
+            None => self.path.clone(),
+        }
+    }
+}
+
+/// A new unique Event id (ULID text).
+pub fn new_uid() -> String {
+    ulid::Ulid::generate().to_string()
+}
+
+/// What a finished Delivery attempt produced: a response, or a failure.
+#[derive(Clone, Debug)]
+pub struct DeliveryResult {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The Target's status, when it answered.
+    pub status: Option<u16>,
+    /// The Target's response headers.
+    pub headers: HeaderList,
+    /// The Target's response body.
+    pub body: Bytes,
+    /// What went wrong, in words for people.
+    pub error: Option<String>,
+    /// Time from sending to the end of the response body, in microseconds.
+    pub duration_us: i64,
+}
+
+/// One stored attempt to hand an Event to a Target.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// Store id.
+    pub id: i64,
+    /// The Event it delivers.
+    pub event_id: i64,
+    /// Original, replay or retry.
+    pub kind: DeliveryKind,
+    /// The URL it was sent to.
+    pub target: String,
+    /// When it started.
+    pub started_at: Micros,
+    /// Its result (outcome `pending` while in flight).
+    pub result: DeliveryResult,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_list_round_trips_bytes_and_order() {
+        let mut h = HeaderList::default();
+        h.push("X-A", b"1".to_vec());
+        h.push("x-a", vec![0xff, 0x00, b'z']);
+        h.push("content-type", b"application/json".to_vec());
+        h.push("empty", Vec::new());
+        let back = HeaderList::decode(&h.encode()).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(back.get("X-a"), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn header_list_decode_rejects_truncated_input() {
+        let mut h = HeaderList::default();
+        h.push("name", b"value".to_vec());
+        let bytes = h.encode();
+        for cut in 1..bytes.len() {
+            assert!(HeaderList::decode(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn set_replaces_all_values_in_place() {
+        let mut h = HeaderList::default();
+        h.push("a", b"1".to_vec());
+        h.push("B", b"2".to_vec());
+        h.push("b", b"3".to_vec());
+        h.set("b", b"9".to_vec());
+        assert_eq!(
+            h.0,
+            vec![("a".into(), b"1".to_vec()), ("B".into(), b"9".to_vec())]
+        );
+    }
+
+    #[test]
+    fn words_round_trip() {
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(*o));
+        }
+        assert_eq!(Signature::parse("nope"), None);
+    }
+
+    #[test]
+    fn time_formats_with_micros() {
+        assert_eq!(
+            format_time(1_764_266_400_123_456),
+            "2025-11-27T18:00:00.123456Z"
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! hooktap: a local webhook tunnel and capture proxy.
+//!
+//! ```text
+//! public HTTP --> listener ---+
+//! relay --> tunnel (agent) ---+--> capture --> store(Event) --> forward --> Target
+//!                                   capture <-- response | failure <-- forward
+//!                                   capture --> store(Delivery) --> bus --> TUI, log lines
+//! TUI / CLI --replay(id)--> replay --> forward (same code path) --> store(Delivery) --> bus
+//! ```
+//!
+//! [`capture`] is the one pipeline all traffic takes; [`forward`] is the only code that talks to
+//! a Target; the [`store`] announces on its bus only what it has committed.
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod cmd;
+pub mod config;
+pub mod event;
+pub mod forward;
+pub mod lines;
+pub mod listener;
+pub mod providers;
+pub mod record;
+pub mod store;
+pub mod tls;

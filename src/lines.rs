@@ -1,0 +1,80 @@
+//! Log lines: one line per finished Delivery (or one JSON object with `--json`), for `listen`
+//! without the TUI.
+
+use std::io::Write;
+
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::config::format_size;
+use crate::store::{Change, EventSummary};
+
+/// How each Delivery is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `18:03:12.481  POST /hooks/ayrshare  200  3.1 ms  812 B  #42`
+    Text,
+    /// The guide's JSON object, one per line.
+    Json,
+}
+
+/// Prints every finished Delivery until the bus closes.
+pub async fn print(mut bus: broadcast::Receiver<Change>, format: Format) {
+    loop {
+        match bus.recv().await {
+            Ok(Change::Delivery { summary, error, .. }) => {
+                let line = match format {
+                    Format::Text => text_line(&summary, error.as_deref()),
+                    Format::Json => summary.to_json(),
+                };
+                let mut out = std::io::stdout().lock();
+                if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    "{n} lines skipped: output could not keep up (`hooktap list` shows them)"
+                );
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// One line for people.
+pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
+    let time = chrono::DateTime::from_timestamp_micros(s.received_at)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S%.3f")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let path = match &s.query {
+        Some(q) => format!("{}?{}", s.path, q),
+        None => s.path.clone(),
+    };
+    let status = match (s.status, s.outcome.as_deref()) {
+        (Some(code), _) => code.to_string(),
+        (None, Some(outcome)) => outcome.to_string(),
+        (None, None) => "-".into(),
+    };
+    let duration = s
+        .duration_us
+        .map(|us| format!("{:.1} ms", us as f64 / 1000.0))
+        .unwrap_or_default();
+    let mut line = format!(
+        "{time}  {} {path}  {status}  {duration}  {}  #{}",
+        s.method,
+        format_size(s.body_size),
+        s.id
+    );
+    if let Some(kind) = s.event_type.as_deref() {
+        line.push_str(&format!("  {} {kind}", s.provider));
+    }
+    if let Some(e) = error {
+        line.push_str(&format!("  {e}"));
+    }
+    line
+}

@@ -1,0 +1,63 @@
+//! The full record of an Event: the guide's summary object plus headers, body and every
+//! Delivery. The shape of `show --json` and of each line of an NDJSON export.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+
+use crate::event::{Delivery, Event, HeaderList, format_time};
+use crate::store::EventSummary;
+
+/// Headers as an ordered array of `[name, value]` pairs (values as text, lossily when they are
+/// not UTF-8; such values are rare and shown for people, while the Store keeps the bytes).
+pub fn headers_json(headers: &HeaderList) -> Value {
+    Value::Array(
+        headers
+            .iter()
+            .map(|(n, v)| json!([n, String::from_utf8_lossy(v)]))
+            .collect(),
+    )
+}
+
+/// Puts `body` (valid UTF-8) or `body_base64` into `map`.
+pub fn put_body(map: &mut Map<String, Value>, body: &[u8]) {
+    match std::str::from_utf8(body) {
+        Ok(text) => map.insert("body".into(), Value::String(text.into())),
+        Err(_) => map.insert("body_base64".into(), Value::String(STANDARD.encode(body))),
+    };
+}
+
+/// One Delivery as JSON.
+pub fn delivery_json(d: &Delivery) -> Value {
+    let r = &d.result;
+    let mut map = Map::new();
+    map.insert("id".into(), json!(d.id));
+    map.insert("kind".into(), json!(d.kind.as_str()));
+    map.insert("target".into(), json!(d.target));
+    map.insert("started_at".into(), json!(format_time(d.started_at)));
+    map.insert(
+        "duration_ms".into(),
+        json!((r.duration_us as f64 / 100.0).round() / 10.0),
+    );
+    map.insert("outcome".into(), json!(r.outcome.as_str()));
+    map.insert("status".into(), json!(r.status));
+    map.insert("headers".into(), headers_json(&r.headers));
+    put_body(&mut map, &r.body);
+    map.insert("error".into(), json!(r.error));
+    Value::Object(map)
+}
+
+/// The full record: summary fields, `headers`, `body`/`body_base64`, and `deliveries` as an array.
+pub fn event_json(summary: &EventSummary, event: &Event, deliveries: &[Delivery]) -> Value {
+    let mut map = match serde_json::to_value(summary) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    map.insert("headers".into(), headers_json(&event.headers));
+    put_body(&mut map, &event.body);
+    map.insert(
+        "deliveries".into(),
+        Value::Array(deliveries.iter().map(delivery_json).collect()),
+    );
+    Value::Object(map)
+}

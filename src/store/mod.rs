@@ -1,0 +1,263 @@
+//! The Store: SQLite (WAL) holding Events and Deliveries. One writer thread commits in groups;
+//! readers open their own connections; a bus announces what has been committed.
+
+mod row;
+mod schema;
+mod writer;
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use tokio::sync::broadcast;
+
+pub use row::{
+    DELIVERY_COLUMNS, EVENT_EXTRA_COLUMNS, EventSummary, SUMMARY_COLUMNS, delivery_from_row,
+    event_from_row,
+};
+pub use schema::VERSION as SCHEMA_VERSION;
+pub use writer::{Inserted, NewDelivery, Writer};
+
+use crate::event::{Delivery, DeliveryKind, Event};
+
+/// How long a connection waits for another one's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the bus announces, always after the change is committed.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// A new Event.
+    Event(Arc<EventSummary>),
+    /// A Delivery finished; `summary` is its Event as it now stands.
+    Delivery {
+        summary: Arc<EventSummary>,
+        /// The failure, in words, when the Delivery failed.
+        error: Option<String>,
+        kind: DeliveryKind,
+    },
+    /// Many rows changed at once (import, prune, recovery): reload from the Store.
+    Reload,
+}
+
+/// How hard a commit tries to survive power loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=NORMAL`: survives a killed process (the Agent, `listen`).
+    Normal,
+    /// `synchronous=FULL`: survives power loss (the Relay).
+    Full,
+}
+
+/// An open Store: the writer handle, the bus, and where to open readers.
+pub struct Store {
+    path: PathBuf,
+    writer: Writer,
+    bus: broadcast::Sender<Change>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the Store at `path` and starts its writer.
+    pub fn open(path: &Path, durability: Durability) -> anyhow::Result<Store> {
+        let conn = connect(path, durability)?;
+        let (bus, _) = broadcast::channel(4096);
+        let (writer, thread) =
+            Writer::spawn(conn, bus.clone()).context("cannot start the Store's writer thread")?;
+        Ok(Store {
+            path: path.to_owned(),
+            writer,
+            bus,
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle for writing.
+    pub fn writer(&self) -> Writer {
+        self.writer.clone()
+    }
+
+    /// Listens to committed changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.bus.subscribe()
+    }
+
+    /// The bus itself, for components that subscribe later.
+    pub fn bus(&self) -> broadcast::Sender<Change> {
+        self.bus.clone()
+    }
+
+    /// Where the Store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens a new read connection.
+    pub fn reader(&self) -> anyhow::Result<Reader> {
+        Reader::open(&self.path)
+    }
+
+    /// Marks Deliveries left `pending` by a process that stopped mid-way as `interrupted`.
+    /// Call once at start, before any new Delivery begins. Returns how many were marked.
+    pub async fn recover_interrupted(&self) -> anyhow::Result<usize> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.writer
+            .run(move |t| {
+                let marked = t.execute(
+                    "UPDATE deliveries SET outcome = 'interrupted', \
+                     error = 'hooktap stopped before this Delivery finished' \
+                     WHERE outcome = 'pending'",
+                    [],
+                )?;
+                t.execute(
+                    "UPDATE events SET outcome = 'interrupted' WHERE outcome = 'pending'",
+                    [],
+                )?;
+                let _ = tx.send(marked);
+                Ok(Change::Reload)
+            })
+            .await?;
+        Ok(rx.await.unwrap_or(0))
+    }
+
+    /// Stops the writer once every other [`Writer`] handle is gone, after it has committed all
+    /// it was given.
+    pub fn close(mut self) {
+        let thread = self.thread.take();
+        drop(self);
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Creates the Store's folder (`0700`) and file (`0600`) if missing, then connects, sets the
+/// pragmas and migrates.
+fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
+    let hint = "check the path and its permissions, or pick another with --db";
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the folder {}: {hint}", dir.display()))?;
+    }
+    // SQLite gives -wal and -shm the mode of the database file, so 0600 here covers all three.
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot create the Store {}: {hint}", path.display()));
+        }
+    }
+    let open = || -> rusqlite::Result<Connection> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        let sync = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        schema::migrate(&mut conn)?;
+        Ok(conn)
+    };
+    open().with_context(|| format!("cannot open the Store {}: {hint}", path.display()))
+}
+
+/// A read-only connection with the queries every command needs.
+pub struct Reader {
+    conn: Connection,
+}
+
+impl Reader {
+    /// Opens the Store at `path` for reading, creating and migrating it if it does not exist yet.
+    pub fn open(path: &Path) -> anyhow::Result<Reader> {
+        drop(connect(path, Durability::Normal)?);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open the Store {}", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "query_only", true)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Reader { conn })
+    }
+
+    /// The underlying connection, for queries built elsewhere (the filter module).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The newest `limit` Events with an id below `before` (all when `None`), newest first.
+    pub fn recent(&self, limit: usize, before: Option<i64>) -> anyhow::Result<Vec<EventSummary>> {
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS} FROM events WHERE id < ?1 ORDER BY id DESC LIMIT ?2");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            (before.unwrap_or(i64::MAX), limit as i64),
+            EventSummary::from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One Event's summary, or `None`.
+    pub fn summary(&self, id: i64) -> anyhow::Result<Option<EventSummary>> {
+        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM events WHERE id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], EventSummary::from_row)
+            .optional()?)
+    }
+
+    /// One Event in full, or `None`.
+    pub fn event(&self, id: i64) -> anyhow::Result<Option<(EventSummary, Event)>> {
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS}, {EVENT_EXTRA_COLUMNS} FROM events WHERE id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], event_from_row)
+            .optional()?)
+    }
+
+    /// Every Delivery of an Event, oldest first.
+    pub fn deliveries(&self, event_id: i64) -> anyhow::Result<Vec<Delivery>> {
+        let sql =
+            format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ?1 ORDER BY id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([event_id], delivery_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many Events the Store holds.
+    pub fn count(&self) -> anyhow::Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// SQLite's `data_version`: changes when another connection commits.
+    pub fn data_version(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+}

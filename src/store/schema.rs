@@ -1,0 +1,106 @@
+//! The Store's tables and indexes, and the migrations that build them (by `PRAGMA user_version`).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Each entry moves the schema from version `i` to `i + 1`. Append only: never edit a shipped one.
+const MIGRATIONS: &[&str] = &[
+    // 1: Events with their latest Delivery folded in (so lists and filters never join), and
+    // Deliveries. Bodies and headers last in each row: list queries never touch them.
+    "CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        received_at INTEGER NOT NULL,
+        ingress TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        query TEXT,
+        remote_addr TEXT,
+        body_size INTEGER NOT NULL,
+        body_sha256 BLOB NOT NULL,
+        provider TEXT NOT NULL,
+        event_type TEXT,
+        provider_event_id TEXT,
+        summary TEXT,
+        signature TEXT NOT NULL,
+        signature_detail TEXT,
+        derived_from INTEGER,
+        duplicate_of INTEGER,
+        deliveries INTEGER NOT NULL DEFAULT 0,
+        status INTEGER,
+        outcome TEXT,
+        duration_us INTEGER,
+        replayed INTEGER NOT NULL DEFAULT 0,
+        headers BLOB NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX events_received_at ON events(received_at);
+    CREATE INDEX events_status ON events(status);
+    CREATE INDEX events_provider_type ON events(provider, event_type);
+    CREATE INDEX events_provider_event_id ON events(provider_event_id)
+        WHERE provider_event_id IS NOT NULL;
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        duration_us INTEGER,
+        outcome TEXT NOT NULL,
+        status INTEGER,
+        error TEXT,
+        headers BLOB NOT NULL DEFAULT x'',
+        body BLOB NOT NULL DEFAULT x''
+    );
+    CREATE INDEX deliveries_event ON deliveries(event_id);
+    CREATE INDEX deliveries_pending ON deliveries(outcome) WHERE outcome = 'pending';",
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the Store up to [`VERSION`]. Safe to run from several processes at once: it takes the
+/// write lock first, then re-reads the version.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current == VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > VERSION {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "the Store has schema version {current}, newer than this hooktap understands \
+             ({VERSION}); upgrade hooktap"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_an_empty_database_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("upgrade hooktap"), "{err}");
+    }
+}
