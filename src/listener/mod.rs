@@ -6,10 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming as HyperBody;
+mod framing;
+mod request;
+
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -20,8 +19,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use crate::capture::{Answer, Capture, Incoming};
-use crate::event::{HeaderList, Ingress};
+use crate::capture::Capture;
 
 /// Limits on what a sender may send.
 #[derive(Clone, Debug)]
@@ -116,7 +114,7 @@ fn builder(limits: &Limits) -> http1::Builder {
     let mut b = http1::Builder::new();
     b.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS)
         .keep_alive(true);
     b
@@ -134,10 +132,22 @@ async fn serve_io<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let http = builder(&limits);
+    let verdicts = framing::Verdicts::default();
+    let io = framing::Watched::new(io, verdicts.clone());
     let service = service_fn(move |req| {
         let capture = capture.clone();
         let limits = limits.clone();
-        async move { Ok::<_, Infallible>(handle(req, remote, proto, &capture, &limits).await) }
+        // One verdict per request head, in order; none if the watcher gave up (hyper decides).
+        let conflict = verdicts
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop_front())
+            .unwrap_or(false);
+        async move {
+            Ok::<_, Infallible>(
+                request::handle(req, remote, proto, &capture, &limits, conflict).await,
+            )
+        }
     });
     let conn = http.serve_connection(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(conn).await {
@@ -154,124 +164,4 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
         body.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
-}
-
-async fn handle(
-    req: Request<HyperBody>,
-    remote: SocketAddr,
-    proto: &'static str,
-    capture: &Capture,
-    limits: &Limits,
-) -> Response<Full<Bytes>> {
-    if req.method() == Method::CONNECT {
-        return closing(Answer::text(
-            405,
-            "CONNECT is not supported: hooktap is not a proxy",
-        ));
-    }
-    let h = req.headers();
-    if h.contains_key(http::header::TRANSFER_ENCODING)
-        && h.contains_key(http::header::CONTENT_LENGTH)
-    {
-        return closing(Answer::text(
-            400,
-            "Content-Length and Transfer-Encoding together are ambiguous",
-        ));
-    }
-    let declared = h
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limits.max_body) {
-        return closing(too_large(limits.max_body));
-    }
-    let mut headers = HeaderList::default();
-    for (name, value) in h {
-        headers.push(name.as_str(), value.as_bytes());
-    }
-    let (parts, body) = req.into_parts();
-    let body = match read_body(body, limits).await {
-        Ok(b) => b,
-        Err(answer) => return closing(answer),
-    };
-    let incoming = Incoming {
-        method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().map(str::to_string),
-        headers,
-        body,
-        remote_addr: Some(remote.to_string()),
-        ingress: Ingress::Local,
-        proto,
-        uid: None,
-        received_at: None,
-    };
-    response(capture.handle(incoming).await)
-}
-
-fn too_large(max: u64) -> Answer {
-    Answer::text(
-        413,
-        &format!(
-            "body larger than the limit of {} (raise it with --max-body)",
-            crate::config::format_size(max)
-        ),
-    )
-}
-
-/// Reads the whole body, at most `max_body` bytes, giving up on a pause over `body_timeout`.
-async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer> {
-    let mut first: Option<Bytes> = None;
-    let mut rest = BytesMut::new();
-    let mut total = 0u64;
-    loop {
-        let frame = match tokio::time::timeout(limits.body_timeout, body.frame()).await {
-            Err(_) => return Err(Answer::text(408, "the body stalled; request timed out")),
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                return Err(Answer::text(400, &format!("could not read the body: {e}")));
-            }
-            Ok(Some(Ok(frame))) => frame,
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        total += data.len() as u64;
-        if total > limits.max_body {
-            return Err(too_large(limits.max_body));
-        }
-        match &first {
-            None if rest.is_empty() => first = Some(data),
-            _ => {
-                if let Some(f) = first.take() {
-                    rest.extend_from_slice(&f);
-                }
-                rest.extend_from_slice(&data);
-            }
-        }
-    }
-    Ok(first.unwrap_or_else(|| rest.freeze()))
-}
-
-fn response(answer: Answer) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(answer.body));
-    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let headers = response.headers_mut();
-    for (name, value) in answer.headers.iter() {
-        if let (Ok(n), Ok(v)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(value),
-        ) {
-            headers.append(n, v);
-        }
-    }
-    response
-}
-
-/// A response after which hooktap closes the connection (the rest of the stream is untrusted).
-fn closing(answer: Answer) -> Response<Full<Bytes>> {
-    let mut r = response(answer);
-    r.headers_mut()
-        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    r
 }

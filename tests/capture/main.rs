@@ -1,0 +1,11 @@
+//! Capture core: ack means stored, byte fidelity, bad input, no open proxy, the Store's files,
+//! and the user-facing errors of `listen`, `list` and `show`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod durability;
+mod fidelity;
+mod ingress;
+mod respond;

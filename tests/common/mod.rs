@@ -1,0 +1,339 @@
+//! Shared test harness: a recording Target, the real binary, an in-process listener, raw sockets.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc};
+
+use hooktap::capture::{Capture, Respond};
+use hooktap::forward::{Forwarder, Target};
+use hooktap::listener::{self, Limits};
+use hooktap::providers::Providers;
+use hooktap::store::{Durability, Store};
+
+/// One request as the Target saw it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub method: String,
+    pub uri: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Bytes,
+}
+
+/// What the test Target does with each request.
+#[derive(Clone)]
+pub enum Behaviour {
+    /// Answer this status with body `target says <status>` and header `x-target: yes`.
+    Status(u16),
+    /// Wait until the Notify fires, then answer 200.
+    Hold(Arc<Notify>),
+}
+
+/// A real hyper server on 127.0.0.1:0 that records every request.
+pub struct TestTarget {
+    pub addr: SocketAddr,
+    pub received: mpsc::UnboundedReceiver<Received>,
+    pub all: Arc<Mutex<Vec<Received>>>,
+}
+
+impl TestTarget {
+    pub async fn start(behaviour: Behaviour) -> TestTarget {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, received) = mpsc::unbounded_channel();
+        let all = Arc::new(Mutex::new(Vec::new()));
+        let all2 = all.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let tx = tx.clone();
+                let all = all2.clone();
+                let behaviour = behaviour.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let tx = tx.clone();
+                        let all = all.clone();
+                        let behaviour = behaviour.clone();
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let r = Received {
+                                method: parts.method.to_string(),
+                                uri: parts.uri.to_string(),
+                                headers: parts
+                                    .headers
+                                    .iter()
+                                    .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                                    .collect(),
+                                body,
+                            };
+                            all.lock().unwrap().push(r.clone());
+                            let _ = tx.send(r);
+                            let status = match behaviour {
+                                Behaviour::Status(s) => s,
+                                Behaviour::Hold(n) => {
+                                    n.notified().await;
+                                    200
+                                }
+                            };
+                            let mut resp = hyper::Response::new(Full::new(Bytes::from(format!(
+                                "target says {status}"
+                            ))));
+                            *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                            resp.headers_mut()
+                                .insert("x-target", "yes".parse().unwrap());
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .max_headers(200)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        TestTarget {
+            addr,
+            received,
+            all,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn count(&self) -> usize {
+        self.all.lock().unwrap().len()
+    }
+}
+
+/// hooktap running in this process, on 127.0.0.1:0.
+pub struct InProcess {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub server: tokio::task::JoinHandle<()>,
+    pub dir: tempfile::TempDir,
+}
+
+impl InProcess {
+    pub async fn start(
+        target: &str,
+        limits: Limits,
+        respond: Respond,
+        timeout: Duration,
+    ) -> InProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("events.db"), Durability::Normal).unwrap();
+        let forwarder = Arc::new(Forwarder::new(timeout, 25 << 20));
+        let capture = Arc::new(Capture::new(
+            store.writer(),
+            forwarder,
+            Target::parse(target).unwrap(),
+            respond,
+            Providers::default(),
+        ));
+        let socket = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let server = tokio::spawn(listener::serve(
+            socket,
+            None,
+            capture,
+            limits,
+            shutdown.clone(),
+        ));
+        InProcess {
+            addr,
+            store,
+            shutdown,
+            server,
+            dir,
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("events.db")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+/// The real binary, started with `listen`.
+pub struct Binary {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stderr: Arc<Mutex<Vec<String>>>,
+}
+
+pub fn hooktap() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hooktap"));
+    cmd.env_remove("HOOKTAP_DB").env("NO_COLOR", "1");
+    cmd
+}
+
+impl Binary {
+    /// Starts `hooktap listen --port 0 --no-tui --db DB --forward TARGET EXTRA...` and waits for
+    /// its "listening on" line.
+    pub fn listen(db: &Path, target: &str, extra: &[&str]) -> Binary {
+        let mut child = hooktap()
+            .args([
+                "listen",
+                "--port",
+                "0",
+                "--no-tui",
+                "--forward",
+                target,
+                "--db",
+            ])
+            .arg(db)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start hooktap");
+        let stderr = child.stderr.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines2 = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest.split("://").nth(1).unwrap_or("").trim().to_string();
+                    let _ = tx.send(addr);
+                }
+                lines2.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("hooktap did not start: {:?}", lines.lock().unwrap()));
+        Binary {
+            child,
+            addr: addr.parse().unwrap(),
+            stderr: lines,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends raw bytes, then reads until the server closes or `wait` passes; returns what came back
+/// and whether the server closed the connection.
+pub async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> (String, bool) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let _ = s.write_all(bytes).await;
+    read_all(&mut s, wait).await
+}
+
+pub async fn read_all(s: &mut TcpStream, wait: Duration) -> (String, bool) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let closed = loop {
+        match tokio::time::timeout(wait, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&out).into_owned(), closed)
+}
+
+/// A simple HTTP/1.1 client (hyper) for tests.
+pub async fn post(
+    url: &str,
+    headers: &[(&str, &[u8])],
+    body: Vec<u8>,
+) -> (u16, Vec<(String, String)>, Bytes) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let mut req = hyper::Request::post(url);
+    for (n, v) in headers {
+        req = req.header(*n, *v);
+    }
+    let resp = client
+        .request(req.body(Full::new(Bytes::from(body))).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, body)
+}
+
+/// Polls `check` until it returns Some or `limit` passes.
+pub async fn eventually<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Like [`eventually`], for checks that need to await.
+pub async fn eventually_async<T, F: Future<Output = Option<T>>>(
+    limit: Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
