@@ -3,7 +3,10 @@
 
 use std::io::Write;
 
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
 
 use crate::config::format_size;
 use crate::store::{Change, EventSummary};
@@ -17,27 +20,43 @@ pub enum Format {
     Json,
 }
 
-/// Prints every finished Delivery until the bus closes.
+/// Prints every finished Delivery until the bus closes. Lines are written in batches: all that
+/// are waiting, then one flush, so a busy stream costs one write, not one per line.
 pub async fn print(mut bus: broadcast::Receiver<Change>, format: Format) {
+    let mut out = std::io::BufWriter::new(std::io::stdout());
     loop {
-        match bus.recv().await {
-            Ok(Change::Delivery { summary, error, .. }) => {
-                let line = match format {
-                    Format::Text => text_line(&summary, error.as_deref()),
-                    Format::Json => summary.to_json(),
-                };
-                let mut out = std::io::stdout().lock();
-                if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+        let mut next = bus.recv().await;
+        loop {
+            match next {
+                Ok(Change::Delivery { summary, error, .. }) => {
+                    let line = match format {
+                        Format::Text => text_line(&summary, error.as_deref()),
+                        Format::Json => summary.to_json(),
+                    };
+                    if writeln!(out, "{line}").is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        "{n} lines skipped: output could not keep up (`hooktap list` shows them)"
+                    );
+                }
+                Err(RecvError::Closed) => {
+                    let _ = out.flush();
                     return;
                 }
             }
-            Ok(_) => {}
-            Err(RecvError::Lagged(n)) => {
-                tracing::warn!(
-                    "{n} lines skipped: output could not keep up (`hooktap list` shows them)"
-                );
+            match bus.try_recv() {
+                Ok(change) => next = Ok(change),
+                Err(TryRecvError::Lagged(n)) => next = Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Closed) => next = Err(RecvError::Closed),
+                Err(TryRecvError::Empty) => break,
             }
-            Err(RecvError::Closed) => return,
+        }
+        if out.flush().is_err() {
+            return;
         }
     }
 }

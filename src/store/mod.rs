@@ -16,8 +16,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::broadcast;
 
 pub use row::{
-    DELIVERY_COLUMNS, EVENT_EXTRA_COLUMNS, EventSummary, SUMMARY_COLUMNS, delivery_from_row,
-    event_from_row,
+    DELIVERY_COLUMNS, EVENT_EXTRA_COLUMNS, EVENT_FROM, EventSummary, SUMMARY_COLUMNS,
+    delivery_from_row, event_from_row,
 };
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use writer::{Inserted, NewDelivery, Writer};
@@ -173,6 +173,7 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         schema::migrate(&mut conn)?;
         Ok(conn)
     };
@@ -228,8 +229,9 @@ impl Reader {
 
     /// One Event in full, or `None`.
     pub fn event(&self, id: i64) -> anyhow::Result<Option<(EventSummary, Event)>> {
-        let sql =
-            format!("SELECT {SUMMARY_COLUMNS}, {EVENT_EXTRA_COLUMNS} FROM events WHERE id = ?1");
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, {EVENT_EXTRA_COLUMNS} FROM {EVENT_FROM} WHERE events.id = ?1"
+        );
         Ok(self
             .conn
             .prepare_cached(&sql)?

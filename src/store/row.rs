@@ -11,7 +11,7 @@ use crate::event::{
 };
 
 /// The columns [`EventSummary::from_row`] reads, in its order. Never the body or headers.
-pub const SUMMARY_COLUMNS: &str = "id, uid, received_at, ingress, method, path, query, \
+pub const SUMMARY_COLUMNS: &str = "events.id, uid, received_at, ingress, method, path, query, \
     remote_addr, body_size, body_sha256, provider, event_type, provider_event_id, summary, \
     signature, derived_from, deliveries, status, outcome, duration_us, replayed, duplicate_of, \
     signature_detail";
@@ -101,10 +101,14 @@ impl EventSummary {
     }
 }
 
-/// The columns [`event_from_row`] reads after the summary columns.
-pub const EVENT_EXTRA_COLUMNS: &str = "headers, body";
+/// The columns [`event_from_row`] reads after the summary columns, from `bodies`.
+pub const EVENT_EXTRA_COLUMNS: &str = "bodies.headers, bodies.body";
 
-/// Rebuilds a full [`Event`] from a row selected with `SUMMARY_COLUMNS, EVENT_EXTRA_COLUMNS`.
+/// The `FROM` clause for full Events: `events` joined with their `bodies`.
+pub const EVENT_FROM: &str = "events JOIN bodies ON bodies.event_id = events.id";
+
+/// Rebuilds a full [`Event`] from a row selected with
+/// `SELECT {SUMMARY_COLUMNS}, {EVENT_EXTRA_COLUMNS} FROM {EVENT_FROM}`.
 pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> {
     let summary = EventSummary::from_row(row)?;
     let headers: Vec<u8> = row.get(23)?;

@@ -4,8 +4,9 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Each entry moves the schema from version `i` to `i + 1`. Append only: never edit a shipped one.
 const MIGRATIONS: &[&str] = &[
-    // 1: Events with their latest Delivery folded in (so lists and filters never join), and
-    // Deliveries. Bodies and headers last in each row: list queries never touch them.
+    // 1: Events with their latest Delivery folded in (so lists and filters never join), their
+    // headers and bodies in a table of their own (written once; the narrow events rows are what
+    // lists scan and what each Delivery updates), and Deliveries.
     "CREATE TABLE events (
         id INTEGER PRIMARY KEY,
         uid TEXT NOT NULL UNIQUE,
@@ -29,12 +30,15 @@ const MIGRATIONS: &[&str] = &[
         status INTEGER,
         outcome TEXT,
         duration_us INTEGER,
-        replayed INTEGER NOT NULL DEFAULT 0,
+        replayed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE bodies (
+        event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
         headers BLOB NOT NULL,
         body BLOB NOT NULL
     );
     CREATE INDEX events_received_at ON events(received_at);
-    CREATE INDEX events_status ON events(status);
+    CREATE INDEX events_status ON events(status) WHERE status IS NOT NULL;
     CREATE INDEX events_provider_type ON events(provider, event_type);
     CREATE INDEX events_provider_event_id ON events(provider_event_id)
         WHERE provider_event_id IS NOT NULL;

@@ -149,6 +149,15 @@ impl Writer {
     }
 }
 
+fn drain(rx: &mut mpsc::Receiver<Command>, batch: &mut Vec<Command>) {
+    while batch.len() < GROUP {
+        match rx.try_recv() {
+            Ok(cmd) => batch.push(cmd),
+            Err(_) => break,
+        }
+    }
+}
+
 /// An answer waiting for its group to commit.
 enum Pending {
     Inserted(Reply<Inserted>, anyhow::Result<Inserted>),
@@ -164,16 +173,15 @@ enum Pending {
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<Command>, bus: broadcast::Sender<Change>) {
     let mut batch = Vec::with_capacity(GROUP);
+    let (mut groups, mut commands) = (0u64, 0u64);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
-        while batch.len() < GROUP {
-            match rx.try_recv() {
-                Ok(cmd) => batch.push(cmd),
-                Err(_) => break,
-            }
-        }
+        drain(&mut rx, &mut batch);
+        groups += 1;
+        commands += batch.len() as u64;
         commit_group(&mut conn, &mut batch, &bus);
     }
+    tracing::debug!("store writer: {commands} commands in {groups} commits");
 }
 
 /// Applies every command of the group in one transaction, each in its own savepoint so one
@@ -317,9 +325,9 @@ fn insert_event(
         .prepare_cached(
             "INSERT INTO events (uid, received_at, ingress, method, path, query, remote_addr, \
              body_size, body_sha256, provider, event_type, provider_event_id, summary, signature, \
-             signature_detail, derived_from, duplicate_of, deliveries, outcome, headers, body) \
+             signature_detail, derived_from, duplicate_of, deliveries, outcome) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19, ?20, ?21) RETURNING id",
+             ?18, ?19) RETURNING id",
         )?
         .query_row(
             params![
@@ -342,11 +350,11 @@ fn insert_event(
                 duplicate_of,
                 deliveries,
                 outcome,
-                event.headers.encode(),
-                &event.body[..],
             ],
             |r| r.get(0),
         )?;
+    tx.prepare_cached("INSERT INTO bodies (event_id, headers, body) VALUES (?1, ?2, ?3)")?
+        .execute(params![event_id, event.headers.encode(), &event.body[..]])?;
     let delivery_id = match delivery {
         Some(d) => Some(insert_delivery(tx, event_id, d)?),
         None => None,
@@ -430,7 +438,8 @@ fn finish_delivery(
     ])?;
     let sql = format!(
         "UPDATE events SET status = ?1, outcome = ?2, duration_us = ?3, \
-         replayed = replayed OR ?4 WHERE id = ?5 RETURNING {SUMMARY_COLUMNS}"
+         replayed = replayed OR ?4 WHERE id = ?5 RETURNING {}",
+        SUMMARY_COLUMNS.replace("events.id", "id")
     );
     let summary = tx.prepare_cached(&sql)?.query_row(
         params![

@@ -60,7 +60,7 @@ async fn kill_9_loses_no_acknowledged_event() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    let mut stmt = conn.prepare("SELECT body FROM events").unwrap();
+    let mut stmt = conn.prepare("SELECT body FROM bodies").unwrap();
     let stored: HashSet<String> = stmt
         .query_map([], |r| r.get::<_, Vec<u8>>(0))
         .unwrap()

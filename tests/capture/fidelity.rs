@@ -104,14 +104,16 @@ fn grouped<'a>(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     /// Pass: the Target received the same body bytes and header multiset (minus hop-by-hop and
     /// `Host`, plus `X-Forwarded-*`), and the Store holds the same bytes and headers.
     #[test]
-    fn target_and_store_get_the_exact_bytes(body in body(), headers in headers(), method in prop_oneof!["POST", "PUT", "PATCH"], case in any::<u64>()) {
+    fn target_and_store_get_the_exact_bytes(body in body(), headers in headers(), method in prop_oneof!["POST", "PUT", "PATCH"]) {
         let env = &*ENV;
-        let marker = format!("case-{case}");
+        // A marker unique to this run of the case (shrinking re-runs cases).
+        static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let marker = format!("case-{}", RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let mut sent: Vec<(String, Vec<u8>)> = headers.clone();
         sent.push(("x-case".into(), marker.clone().into_bytes()));
         let status = env.rt.block_on(async {
@@ -132,7 +134,10 @@ proptest! {
         prop_assert_eq!(&got.uri, "/hooks/p?q=1");
         prop_assert!(got.body[..] == body[..], "body differs at the Target");
         let mut expected = sent.clone();
-        expected.push(("content-length".into(), body.len().to_string().into_bytes()));
+        if !body.is_empty() {
+            // hyper's client frames a non-empty body with its length (and sends none for empty).
+            expected.push(("content-length".into(), body.len().to_string().into_bytes()));
+        }
         let want = grouped(expected.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
         let have = grouped(got.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
         prop_assert_eq!(&have, &want);

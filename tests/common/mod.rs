@@ -219,11 +219,14 @@ impl Binary {
         let lines2 = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr = rest.split("://").nth(1).unwrap_or("").trim().to_string();
+                let addr = line
+                    .split("listening on ")
+                    .nth(1)
+                    .map(|rest| rest.split("://").nth(1).unwrap_or("").trim().to_string());
+                lines2.lock().unwrap().push(line);
+                if let Some(addr) = addr {
                     let _ = tx.send(addr);
                 }
-                lines2.lock().unwrap().push(line);
             }
         });
         let addr = rx
