@@ -109,6 +109,15 @@ impl Providers {
         !self.secrets_for(provider).is_empty()
     }
 
+    /// The providers that have a secret, in the guide's order.
+    pub fn configured(&self) -> Vec<&'static str> {
+        NAMES
+            .iter()
+            .copied()
+            .filter(|n| self.has_secret(n))
+            .collect()
+    }
+
     fn secrets_for(&self, provider: &str) -> &[String] {
         self.secrets.get(provider).map(Vec::as_slice).unwrap_or(&[])
     }

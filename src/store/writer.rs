@@ -347,6 +347,7 @@ fn insert_event(
             ],
             |r| r.get(0),
         )?;
+    super::drift::record(tx, event_id, event)?;
     let delivery_id = match delivery {
         Some(d) => Some(insert_delivery(tx, event_id, d)?),
         None => None,
