@@ -24,3 +24,4 @@ pub mod providers;
 pub mod record;
 pub mod store;
 pub mod tls;
+pub mod trigger;
