@@ -118,10 +118,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let result = trigger::send(&forwarder, &args.to, headers, body)
         .await
         .map_err(|e| {
+            // The client's hint speaks of "your app"; here the receiver is usually hooktap.
+            let e = e.trim_end_matches(": is your app running?");
             let hint = if args.to == DEFAULT_URL {
-                " (is `hooktap listen` running? --to sets another URL)"
+                ": is `hooktap listen` running? (--to sends elsewhere)"
             } else {
-                ""
+                ": is the receiver running?"
             };
             anyhow::anyhow!("{e}{hint}")
         })?;

@@ -173,9 +173,6 @@ pub(crate) fn verify(headers: &HeaderList, body: &[u8], secrets: &[String], now:
             "no {SIGNATURE} header (Ayrshare signs only once a webhook secret is set)"
         ));
     }
-    if secrets.is_empty() {
-        return Verdict::unchecked("ayrshare");
-    }
     let age = match headers.get_str(TIMESTAMP).map(str::trim) {
         Some(ts) => match ts.parse::<i64>() {
             Ok(ts) => format!("{TIMESTAMP} {}", mac::describe_age(now - ts)),
@@ -183,6 +180,11 @@ pub(crate) fn verify(headers: &HeaderList, body: &[u8], secrets: &[String], now:
         },
         None => format!("no {TIMESTAMP}"),
     };
+    if secrets.is_empty() {
+        let mut v = Verdict::unchecked("ayrshare");
+        v.detail = v.detail.map(|d| format!("{d}; {age}"));
+        return v;
+    }
     let candidates: Vec<(String, &str)> = plain
         .map(|s| (SIGNATURE.to_string(), s))
         .into_iter()
