@@ -70,6 +70,7 @@ pub struct Capture {
     target: Target,
     respond: Respond,
     providers: Providers,
+    enforce: bool,
 }
 
 impl Capture {
@@ -87,6 +88,30 @@ impl Capture {
             target,
             respond,
             providers,
+            enforce: false,
+        }
+    }
+
+    /// With `true`, an Event whose signature is invalid (or missing, for a provider with a
+    /// secret) is recorded with a `rejected` Delivery and answered `401`, not forwarded.
+    pub fn verify_enforce(mut self, on: bool) -> Capture {
+        self.enforce = on;
+        self
+    }
+
+    /// Why `--verify-enforce` refuses an Event, if it does.
+    fn rejection(&self, class: &crate::event::Classification) -> Option<String> {
+        use crate::event::Signature;
+        if !self.enforce {
+            return None;
+        }
+        let why = class.signature_detail.as_deref().unwrap_or("no detail");
+        match class.signature {
+            Signature::Invalid => Some(format!("signature invalid: {why}")),
+            Signature::Unsigned if self.providers.has_secret(&class.provider) => {
+                Some(format!("signature missing: {why}"))
+            }
+            _ => None,
         }
     }
 
@@ -120,6 +145,7 @@ impl Capture {
             target: outgoing.url.clone(),
             started_at: now_micros(),
         };
+        let rejected = self.rejection(&event.class);
         let inserted = match self.writer.insert_event(event, Some(delivery)).await {
             Ok(i) => i,
             Err(e) => {
@@ -134,6 +160,28 @@ impl Capture {
         let Some(delivery_id) = inserted.delivery_id else {
             return Answer::text(500, "internal error: no delivery was opened");
         };
+        if let Some(why) = rejected {
+            let why = format!("{why}; not forwarded (--verify-enforce)");
+            let result = DeliveryResult {
+                outcome: Outcome::Rejected,
+                status: None,
+                headers: HeaderList::default(),
+                body: Bytes::new(),
+                error: Some(why.clone()),
+                duration_us: 0,
+            };
+            let kind = DeliveryKind::Original;
+            if let Err(e) = self
+                .writer
+                .finish_delivery(delivery_id, event_id, kind, result)
+                .await
+            {
+                tracing::error!("event #{event_id}: {e:#}");
+            }
+            let mut answer = Answer::text(401, &why);
+            answer.event_id = Some(event_id);
+            return answer;
+        }
         match self.respond {
             Respond::Accept => {
                 let writer = self.writer.clone();

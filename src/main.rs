@@ -19,6 +19,8 @@ enum Command {
     Listen(cmd::listen::Args),
     List(cmd::list::Args),
     Show(cmd::show::Args),
+    Trigger(cmd::trigger::Args),
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +36,8 @@ fn main() -> ExitCode {
         Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(args))),
         Command::List(args) => cmd::list::run(args),
         Command::Show(args) => cmd::show::run(args),
+        Command::Trigger(args) => runtime().and_then(|rt| rt.block_on(cmd::trigger::run(args))),
+        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(cmd::demo::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,7 +14,6 @@ use crate::config::{parse_duration, parse_size};
 use crate::forward::{Forwarder, Target, humantime};
 use crate::lines::{self, Format};
 use crate::listener::{self, Limits};
-use crate::providers::Providers;
 use crate::store::{Durability, Store};
 use crate::tls;
 
@@ -67,9 +66,14 @@ pub struct Args {
     /// Serve HTTPS with a certificate made at start (its fingerprint is printed)
     #[arg(long, conflicts_with = "tls_cert")]
     pub tls_self_signed: bool,
-    /// A signing secret for a provider, e.g. ayrshare=s3cret (repeatable)
+    /// A signing secret for a provider, e.g. ayrshare=s3cret (repeatable; also
+    /// HOOKTAP_SECRET_<PROVIDER> and ~/.config/hooktap/config.toml)
     #[arg(long = "secret", value_name = "PROVIDER=SECRET")]
     pub secrets: Vec<String>,
+    /// Answer 401 instead of forwarding when a signature is invalid, or missing for a provider
+    /// with a secret (the Event is recorded, its Delivery `rejected`)
+    #[arg(long)]
+    pub verify_enforce: bool,
 }
 
 /// `--respond`.
@@ -81,7 +85,7 @@ pub enum RespondArg {
 
 /// Runs `listen` until Ctrl-C or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let secrets = parse_secrets(&args.secrets)?;
+    let providers = crate::providers::secrets::load(&parse_secrets(&args.secrets)?)?;
     let tls = tls_acceptor(&args)?;
     let db = args.db.path();
     let store = Store::open(&db, Durability::Normal)?;
@@ -102,13 +106,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         RespondArg::Accept => Respond::Accept,
     };
     let forwarder = Arc::new(Forwarder::new(args.timeout, args.max_body as usize));
-    let capture = Arc::new(Capture::new(
-        store.writer(),
-        forwarder,
-        args.forward.clone(),
-        respond,
-        Providers::new(secrets),
-    ));
+    let capture = Arc::new(
+        Capture::new(
+            store.writer(),
+            forwarder,
+            args.forward.clone(),
+            respond,
+            providers.clone(),
+        )
+        .verify_enforce(args.verify_enforce),
+    );
     eprintln!("hooktap listening on {scheme}://{local}");
     eprintln!(
         "  forwarding to {} ({}, timeout {})",
@@ -121,6 +128,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         humantime(args.timeout)
     );
     eprintln!("  Store: {}", db.display());
+    let checked = providers.configured();
+    if !checked.is_empty() {
+        let enforced = if args.verify_enforce {
+            ", enforced"
+        } else {
+            ""
+        };
+        eprintln!("  signatures checked for {}{enforced}", checked.join(", "));
+    }
     let format = if args.json {
         Format::Json
     } else {
@@ -186,7 +202,14 @@ pub fn parse_secrets(pairs: &[String]) -> anyhow::Result<Vec<(String, String)>> 
         .iter()
         .map(|p| match p.split_once('=') {
             Some((name, secret)) if !name.is_empty() && !secret.is_empty() => {
-                Ok((name.to_ascii_lowercase(), secret.to_string()))
+                match crate::providers::canonical(name) {
+                    Some(name) => Ok((name.to_string(), secret.to_string())),
+                    None => Err(UsageError(format!(
+                        "--secret: unknown provider '{name}' (known: {})",
+                        crate::providers::NAMES.join(", ")
+                    ))
+                    .into()),
+                }
             }
             _ => Err(UsageError(format!(
                 "--secret takes PROVIDER=SECRET, e.g. ayrshare=s3cret (got '{}')",

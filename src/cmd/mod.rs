@@ -1,8 +1,10 @@
 //! The commands behind the CLI. Each module owns its flags (clap `Args`) and its `run`.
 
+pub mod demo;
 pub mod list;
 pub mod listen;
 pub mod show;
+pub mod trigger;
 
 use std::path::PathBuf;
 

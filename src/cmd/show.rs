@@ -69,6 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(s) = &summary.summary {
         writeln!(out, "{s}")?;
     }
+    for note in crate::explain::notes(&reader, &summary, &event)? {
+        writeln!(out, "  {note}")?;
+    }
     writeln!(out, "\nRequest headers")?;
     print_headers(&mut out, &event.headers)?;
     writeln!(out, "\nRequest body")?;

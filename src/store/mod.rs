@@ -1,6 +1,7 @@
 //! The Store: SQLite (WAL) holding Events and Deliveries. One writer thread commits in groups;
 //! readers open their own connections; a bus announces what has been committed.
 
+pub mod drift;
 mod row;
 mod schema;
 mod writer;
@@ -246,6 +247,11 @@ impl Reader {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([event_id], delivery_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The payload drift note of an Event ("new field `details.code`"), if it has one.
+    pub fn drift(&self, event_id: i64) -> anyhow::Result<Option<String>> {
+        Ok(drift::note(&self.conn, event_id)?)
     }
 
     /// How many Events the Store holds.

@@ -57,6 +57,20 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX deliveries_event ON deliveries(event_id);
     CREATE INDEX deliveries_pending ON deliveries(outcome) WHERE outcome = 'pending';",
+    // 2: Payload drift. One row per distinct JSON shape of a provider event type (key paths and
+    // kinds as text, hashed), and a note on each Event whose shape was new and differed.
+    "CREATE TABLE shapes (
+        provider TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        paths TEXT NOT NULL,
+        first_event_id INTEGER NOT NULL,
+        PRIMARY KEY (provider, event_type, hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE drift (
+        event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+        note TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

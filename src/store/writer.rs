@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::Change;
+use super::drift::Prepared;
 use super::row::{EventSummary, SUMMARY_COLUMNS};
 use crate::event::{DeliveryKind, DeliveryResult, Event, Ingress, Micros, Outcome};
 
@@ -39,6 +40,7 @@ enum Command {
     InsertEvent {
         event: Box<Event>,
         delivery: Option<NewDelivery>,
+        shape: Option<Box<Prepared>>,
         reply: Reply<Inserted>,
     },
     StartDelivery {
@@ -84,9 +86,12 @@ impl Writer {
         event: Event,
         delivery: Option<NewDelivery>,
     ) -> anyhow::Result<Inserted> {
+        // Shaping the body is the costly part of drift: do it here, on the caller's task.
+        let shape = super::drift::prepare(&event).map(Box::new);
         self.call(|reply| Command::InsertEvent {
             event: Box::new(event),
             delivery,
+            shape,
             reply,
         })
         .await
@@ -271,10 +276,13 @@ fn apply(tx: &Transaction<'_>, cmd: Command) -> Pending {
         Command::InsertEvent {
             event,
             delivery,
+            shape,
             reply,
         } => Pending::Inserted(
             reply,
-            atomically(tx, || insert_event(tx, &event, delivery.as_ref())),
+            atomically(tx, || {
+                insert_event(tx, &event, delivery.as_ref(), shape.as_deref())
+            }),
         ),
         Command::StartDelivery {
             event_id,
@@ -303,6 +311,7 @@ fn insert_event(
     tx: &Transaction<'_>,
     event: &Event,
     delivery: Option<&NewDelivery>,
+    shape: Option<&Prepared>,
 ) -> anyhow::Result<Inserted> {
     let class = &event.class;
     // A provider retry: the same provider event id seen before on live traffic.
@@ -355,6 +364,7 @@ fn insert_event(
         )?;
     tx.prepare_cached("INSERT INTO bodies (event_id, headers, body) VALUES (?1, ?2, ?3)")?
         .execute(params![event_id, event.headers.encode(), &event.body[..]])?;
+    super::drift::record(tx, event_id, event, shape)?;
     let delivery_id = match delivery {
         Some(d) => Some(insert_delivery(tx, event_id, d)?),
         None => None,

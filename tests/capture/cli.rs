@@ -15,7 +15,7 @@ async fn list_and_show_print_the_json_shape() {
     post(
         &bin.url("/hooks/a?x=1"),
         &[("x-dup", b"1"), ("x-dup", b"2")],
-        b"{\"action\":\"social\"}".to_vec(),
+        b"{\"action\":\"social\",\"hookId\":\"h1\"}".to_vec(),
     )
     .await;
     post(&bin.url("/hooks/b"), &[], vec![0xff, 0x00, 0xfe]).await;
@@ -40,7 +40,7 @@ async fn list_and_show_print_the_json_shape() {
     assert_eq!(lines[1]["deliveries"], 1);
     assert_eq!(lines[1]["provider"], "ayrshare");
     assert_eq!(lines[1]["ingress"], "local");
-    assert_eq!(lines[1]["body_size"], 19);
+    assert_eq!(lines[1]["body_size"], 33);
     assert!(lines[1]["duration_ms"].is_f64());
 
     let out = hooktap()
@@ -57,7 +57,7 @@ async fn list_and_show_print_the_json_shape() {
         .map(|h| h[1].as_str().unwrap())
         .collect();
     assert_eq!(dups, ["1", "2"]);
-    assert_eq!(record["body"], "{\"action\":\"social\"}");
+    assert_eq!(record["body"], "{\"action\":\"social\",\"hookId\":\"h1\"}");
     assert_eq!(record["deliveries"][0]["kind"], "original");
     assert_eq!(record["deliveries"][0]["status"], 201);
     assert_eq!(record["deliveries"][0]["body"], "target says 201");

@@ -1,0 +1,93 @@
+//! What hooktap can say about one stored Event beyond its summary line: the signature verdict's
+//! reason, provider retries, the Ayrshare post a `tikTokPublished` follow-up belongs to, and
+//! payload drift. Used by `show`, and meant for the TUI's detail view.
+
+use crate::event::Event;
+use crate::providers::ayrshare;
+use crate::store::{EventSummary, Reader};
+
+/// How many candidate rows a link lookup reads at most.
+const LINK_CANDIDATES: i64 = 50;
+
+/// Notes on an Event, one line each, most important first.
+pub fn notes(
+    reader: &Reader,
+    summary: &EventSummary,
+    event: &Event,
+) -> anyhow::Result<Vec<String>> {
+    let mut notes = Vec::new();
+    if let Some(detail) = &summary.signature_detail {
+        notes.push(format!("signature {}: {detail}", summary.signature));
+    }
+    if let Some(first) = summary.duplicate_of {
+        let id = if summary.provider == "ayrshare" {
+            "hookId"
+        } else {
+            "provider event id"
+        };
+        notes.push(format!(
+            "provider retry: same {id} {} as #{first}",
+            summary.provider_event_id.as_deref().unwrap_or("?")
+        ));
+    }
+    if summary.provider == "ayrshare" {
+        notes.extend(ayrshare_links(reader, summary, event)?);
+    }
+    if let Some(drift) = reader.drift(summary.id)? {
+        notes.push(format!("payload drift: {drift}"));
+    }
+    Ok(notes)
+}
+
+/// A `tikTokPublished` follow-up names its first `scheduled` Event, and the other way round.
+fn ayrshare_links(
+    reader: &Reader,
+    summary: &EventSummary,
+    event: &Event,
+) -> anyhow::Result<Vec<String>> {
+    let (other_type, earlier) = match summary.event_type.as_deref() {
+        Some("scheduled.tikTokPublished") => ("scheduled", true),
+        Some("scheduled") => ("scheduled.tikTokPublished", false),
+        _ => return Ok(Vec::new()),
+    };
+    let Some(post) = ayrshare::post_id(&event.body) else {
+        return Ok(Vec::new());
+    };
+    let Some(other) = find_post(reader, other_type, &post, summary.id, earlier)? else {
+        return Ok(Vec::new());
+    };
+    Ok(vec![if earlier {
+        format!("follow-up of #{other}, the scheduled Event of post {post}")
+    } else {
+        format!("TikTok published post {post} later: #{other}")
+    }])
+}
+
+/// The first (or, for `earlier == false`, the next) Ayrshare Event of `event_type` whose body
+/// names `post` as its `id`. A byte search narrows the rows; the body is then read properly.
+fn find_post(
+    reader: &Reader,
+    event_type: &str,
+    post: &str,
+    id: i64,
+    earlier: bool,
+) -> anyhow::Result<Option<i64>> {
+    let sql = if earlier {
+        "SELECT id, body FROM events JOIN bodies ON event_id = id WHERE provider = 'ayrshare' \
+         AND event_type = ?1 AND id < ?2 \
+         AND instr(body, CAST(?3 AS BLOB)) > 0 ORDER BY id LIMIT ?4"
+    } else {
+        "SELECT id, body FROM events JOIN bodies ON event_id = id WHERE provider = 'ayrshare' \
+         AND event_type = ?1 AND id > ?2 \
+         AND instr(body, CAST(?3 AS BLOB)) > 0 ORDER BY id LIMIT ?4"
+    };
+    let mut stmt = reader.conn().prepare_cached(sql)?;
+    let mut rows = stmt.query((event_type, id, post, LINK_CANDIDATES))?;
+    while let Some(row) = rows.next()? {
+        let body: Vec<u8> = row.get(1)?;
+        if ayrshare::post_id(&body).as_deref() == Some(post) {
+            return Ok(Some(row.get(0)?));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,339 @@
+//! Payload drift: the Store remembers the JSON shape (key paths and value kinds) of each
+//! provider event type, and notes on an Event whose shape differs from every earlier one of its
+//! type: "new field `details.code`", "`code` is now string (was number)", "`refId` missing".
+//!
+//! Shapes are stored once per distinct shape (hashed), so an Event of a known shape costs one
+//! indexed lookup in the writer's transaction.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use sha2::{Digest, Sha256};
+
+use crate::event::{Event, Ingress};
+
+/// Bodies larger than this are not shaped (drift is about webhooks, not uploads).
+const MAX_BODY: usize = 1 << 20;
+/// Paths kept per shape; objects keyed by ids would otherwise grow without end.
+const MAX_PATHS: usize = 512;
+const MAX_DEPTH: usize = 32;
+
+/// A JSON shape: each key path (`details.code`, `postIds[].platform`) and its kind.
+pub type Shape = BTreeMap<String, String>;
+
+/// The shape of a JSON object body; `None` for anything else.
+pub fn shape_of(body: &[u8]) -> Option<Shape> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let mut shape = Shape::new();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    Walk {
+        out: &mut shape,
+        path: String::new(),
+        depth: 0,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    Some(shape)
+}
+
+struct Walk<'s> {
+    out: &'s mut Shape,
+    path: String,
+    depth: usize,
+}
+
+impl Walk<'_> {
+    fn note(&mut self, kind: &str) {
+        if self.path.is_empty()
+            || (self.out.len() >= MAX_PATHS && !self.out.contains_key(&self.path))
+        {
+            return;
+        }
+        let entry = self.out.entry(self.path.clone()).or_default();
+        if !entry.split('|').any(|k| k == kind) {
+            let mut kinds: Vec<&str> = entry.split('|').filter(|k| !k.is_empty()).collect();
+            kinds.push(kind);
+            kinds.sort_unstable();
+            *entry = kinds.join("|");
+        }
+    }
+
+    fn child(&mut self, path: String) -> Walk<'_> {
+        Walk {
+            out: &mut *self.out,
+            path,
+            depth: self.depth + 1,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(mut self, _: bool) -> Result<(), E> {
+        self.note("bool");
+        Ok(())
+    }
+    fn visit_i64<E>(mut self, _: i64) -> Result<(), E> {
+        self.note("number");
+        Ok(())
+    }
+    fn visit_u64<E>(mut self, _: u64) -> Result<(), E> {
+        self.note("number");
+        Ok(())
+    }
+    fn visit_f64<E>(mut self, _: f64) -> Result<(), E> {
+        self.note("number");
+        Ok(())
+    }
+    fn visit_str<E>(mut self, _: &str) -> Result<(), E> {
+        self.note("string");
+        Ok(())
+    }
+    fn visit_unit<E>(mut self) -> Result<(), E> {
+        self.note("null");
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        self.note("array");
+        if self.depth >= MAX_DEPTH {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        let path = format!("{}[]", self.path);
+        while seq.next_element_seed(self.child(path.clone()))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        self.note("object");
+        if self.depth >= MAX_DEPTH {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let path = if self.path.is_empty() {
+                key.into_owned()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            map.next_value_seed(self.child(path))?;
+        }
+        Ok(())
+    }
+}
+
+fn to_text(shape: &Shape) -> String {
+    shape.iter().map(|(p, k)| format!("{p}\t{k}\n")).collect()
+}
+
+fn from_text(text: &str) -> Shape {
+    text.lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(p, k)| (p.to_string(), k.to_string()))
+        .collect()
+}
+
+/// How `shape` differs from every earlier shape of its type; `None` when it adds, changes and
+/// drops nothing.
+pub fn diff(shape: &Shape, earlier: &[Shape]) -> Option<String> {
+    let mut seen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for s in earlier {
+        for (p, k) in s {
+            seen.entry(p).or_default().extend(k.split('|'));
+        }
+    }
+    let always: BTreeSet<&str> = seen
+        .keys()
+        .copied()
+        .filter(|p| earlier.iter().all(|s| s.contains_key(*p)))
+        .collect();
+    // Only the outermost of a new (or missing) subtree is named.
+    let outermost = |paths: &BTreeSet<&str>, p: &str| {
+        !paths.iter().any(|q| {
+            q.len() < p.len()
+                && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}[]")))
+        })
+    };
+    let added: BTreeSet<&str> = shape
+        .keys()
+        .map(String::as_str)
+        .filter(|p| !seen.contains_key(p))
+        .collect();
+    let missing: BTreeSet<&str> = always
+        .iter()
+        .copied()
+        .filter(|p| !shape.contains_key(*p))
+        .collect();
+    let mut parts = Vec::new();
+    let added: Vec<String> = added
+        .iter()
+        .filter(|p| outermost(&added, p))
+        .map(|p| format!("`{p}`"))
+        .collect();
+    match added.len() {
+        0 => {}
+        1 => parts.push(format!("new field {}", added[0])),
+        _ => parts.push(format!("new fields {}", added.join(", "))),
+    }
+    for (p, kinds) in shape {
+        if let Some(before) = seen.get(p.as_str())
+            && !kinds.split('|').all(|k| before.contains(k))
+        {
+            let was: Vec<&str> = before.iter().copied().collect();
+            parts.push(format!("`{p}` is now {kinds} (was {})", was.join("|")));
+        }
+    }
+    let missing: Vec<String> = missing
+        .iter()
+        .filter(|p| outermost(&missing, p))
+        .map(|p| format!("`{p}`"))
+        .collect();
+    if !missing.is_empty() {
+        parts.push(format!(
+            "{} missing (always present before)",
+            missing.join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Remembers the shape of a newly inserted Event and notes its drift. Called by the writer in
+/// the Event's own transaction; cheap for unknown providers and known shapes.
+/// An Event's shape, worked out before it reaches the writer (on the caller's task, so the one
+/// writer thread only does the lookup).
+pub(super) struct Prepared {
+    hash: Vec<u8>,
+    text: String,
+    shape: Shape,
+}
+
+/// The shape to record for `event`, if it has one worth recording.
+pub(super) fn prepare(event: &Event) -> Option<Prepared> {
+    let class = &event.class;
+    if class.event_type.is_none() || class.provider == "unknown" {
+        return None;
+    }
+    if event.ingress == Ingress::Edit || event.body.len() > MAX_BODY {
+        return None;
+    }
+    let shape = shape_of(&event.body)?;
+    let text = to_text(&shape);
+    let hash = Sha256::digest(text.as_bytes())[..16].to_vec();
+    Some(Prepared { hash, text, shape })
+}
+
+/// Records the shape (inside the writer's transaction) and notes drift.
+pub(super) fn record(
+    tx: &Transaction<'_>,
+    event_id: i64,
+    event: &Event,
+    prepared: Option<&Prepared>,
+) -> anyhow::Result<()> {
+    let (Some(p), Some(kind)) = (prepared, event.class.event_type.as_deref()) else {
+        return Ok(());
+    };
+    let class = &event.class;
+    let (hash, text, shape) = (&p.hash, &p.text, &p.shape);
+    let known = tx
+        .prepare_cached(
+            "SELECT 1 FROM shapes WHERE provider = ?1 AND event_type = ?2 AND hash = ?3",
+        )?
+        .query_row(params![class.provider, kind, hash], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if known {
+        return Ok(());
+    }
+    let earlier: Vec<Shape> = tx
+        .prepare_cached("SELECT paths FROM shapes WHERE provider = ?1 AND event_type = ?2")?
+        .query_map(params![class.provider, kind], |r| r.get::<_, String>(0))?
+        .map(|t| t.map(|t| from_text(&t)))
+        .collect::<Result<_, _>>()?;
+    tx.prepare_cached(
+        "INSERT INTO shapes (provider, event_type, hash, paths, first_event_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![class.provider, kind, hash, text, event_id])?;
+    if !earlier.is_empty()
+        && let Some(note) = diff(shape, &earlier)
+    {
+        tx.prepare_cached("INSERT INTO drift (event_id, note) VALUES (?1, ?2)")?
+            .execute(params![event_id, note])?;
+    }
+    Ok(())
+}
+
+/// The drift note of an Event, if its shape differed from earlier ones of its type.
+pub fn note(conn: &Connection, event_id: i64) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT note FROM drift WHERE event_id = ?1")?
+        .query_row([event_id], |r| r.get(0))
+        .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(json: &str) -> Shape {
+        shape_of(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn shapes_name_paths_and_kinds() {
+        let s = shape(r#"{"a":1,"b":{"c":"x","d":null},"e":[{"f":true},{"f":"y","g":1}],"h":[]}"#);
+        let got: Vec<(&str, &str)> = s.iter().map(|(p, k)| (p.as_str(), k.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", "number"),
+                ("b", "object"),
+                ("b.c", "string"),
+                ("b.d", "null"),
+                ("e", "array"),
+                ("e[]", "object"),
+                ("e[].f", "bool|string"),
+                ("e[].g", "number"),
+                ("h", "array"),
+            ]
+        );
+        assert!(shape_of(b"[1]").is_none());
+        assert!(shape_of(b"{\"a\":").is_none());
+        assert_eq!(from_text(&to_text(&s)), s);
+    }
+
+    #[test]
+    fn diff_names_new_changed_and_missing_fields() {
+        let before = [shape(
+            r#"{"code":200,"details":{"status":"x"},"refId":"r"}"#,
+        )];
+        assert_eq!(diff(&before[0], &before), None);
+        let now = shape(r#"{"code":"200","details":{"status":"x","code":161},"extra":{"a":1}}"#);
+        assert_eq!(
+            diff(&now, &before).unwrap(),
+            "new fields `details.code`, `extra`; `code` is now string (was number); \
+             `refId` missing (always present before)"
+        );
+    }
+
+    #[test]
+    fn optional_fields_seen_before_are_not_drift() {
+        let earlier = [shape(r#"{"a":1}"#), shape(r#"{"a":1,"b":2}"#)];
+        assert_eq!(diff(&shape(r#"{"a":2,"b":3}"#), &earlier), None);
+        assert_eq!(diff(&shape(r#"{"a":2}"#), &earlier), None);
+    }
+}

@@ -1,0 +1,313 @@
+//! Providers through the real binary: signatures made here with the `hmac` crate directly (not
+//! hooktap's signer) verify, tampered ones do not; `--verify-enforce`; secrets from env and the
+//! config file; every Ayrshare fixture's type and summary; drift, retries and TikTok links in
+//! `show`; a re-signed Stripe Event; `trigger`; and `demo`.
+
+#[path = "providers_support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use support::fixtures::{FIXTURES, fixture};
+use support::signed::{hmac, now, secret_flags, signed_requests};
+use support::{App, Listen, hooktap, post};
+
+#[test]
+fn signed_requests_of_every_provider_verify_and_tampered_ones_do_not() {
+    let app = App::start();
+    let mut listen = Listen::start(&app, &secret_flags(), &[]);
+    for (name, provider, kind, headers, body) in signed_requests(now()) {
+        let (status, _) = post(listen.port, &format!("/{name}/ok"), &headers, &body);
+        assert_eq!(status, 200, "{name}");
+        let e = listen.next_event();
+        assert_eq!(e["path"], format!("/{name}/ok"));
+        assert_eq!(e["provider"], provider, "{name}");
+        assert_eq!(e["event_type"], kind, "{name}");
+        assert_eq!(e["signature"], "valid", "{name}: {e}");
+        let mut tampered = body.clone();
+        tampered.push(b' ');
+        post(
+            listen.port,
+            &format!("/{name}/tampered"),
+            &headers,
+            &tampered,
+        );
+        let e = listen.next_event();
+        assert_eq!(e["signature"], "invalid", "{name} tampered: {e}");
+    }
+    // Stale timestamps (301 s) are refused where the provider signs one.
+    for (name, _, _, headers, body) in signed_requests(now() - 301) {
+        post(listen.port, &format!("/{name}/stale"), &headers, &body);
+        let e = listen.next_event();
+        let want = if ["stripe", "standard-webhooks", "svix", "slack"].contains(&name) {
+            "invalid"
+        } else {
+            "valid"
+        };
+        assert_eq!(e["signature"], want, "{name} stale: {e}");
+    }
+}
+
+#[test]
+fn verify_enforce_answers_401_and_records_a_rejected_delivery() {
+    let app = App::start();
+    let mut listen = Listen::start(&app, &secret_flags(), &["--verify-enforce"]);
+    let (_, _, _, headers, body) = signed_requests(now()).swap_remove(2);
+    let (status, answer) = post(listen.port, "/stripe", &headers, b"{}");
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("signature invalid"), "{answer}");
+    let e = listen.next_event();
+    assert_eq!(
+        (e["outcome"].as_str(), e["status"].is_null()),
+        (Some("rejected"), true)
+    );
+    assert_eq!(app.count(), 0, "a rejected Event never reaches the app");
+    let (status, _) = post(
+        listen.port,
+        "/stripe",
+        &[],
+        br#"{"action":"feed","hookId":"h"}"#,
+    );
+    assert_eq!(
+        status, 401,
+        "a missing signature is refused for a provider with a secret"
+    );
+    listen.next_event();
+    let (status, _) = post(listen.port, "/stripe", &headers, &body);
+    assert_eq!(status, 200);
+    assert_eq!(listen.next_event()["outcome"], "ok");
+    assert_eq!(app.count(), 1);
+}
+
+#[test]
+fn secrets_come_from_env_and_a_config_file_which_must_be_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = App::start();
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("hooktap").join("config.toml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "[providers.ayrshare]\nsecret = \"ayr-secret\"\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let env = [("HOOKTAP_SECRET_GITHUB", "gh-secret")];
+    let mut listen = Listen::start_with(&app, &[], &[], config.path(), &env);
+    assert!(listen.banner.contains("chmod 600"), "{}", listen.banner);
+    assert!(!listen.banner.contains("ayr-secret"));
+    for (name, _, _, headers, body) in signed_requests(now()).into_iter().take(2) {
+        post(listen.port, "/", &headers, &body);
+        assert_eq!(listen.next_event()["signature"], "valid", "{name}");
+    }
+    let out = hooktap(&[
+        "listen",
+        "--forward",
+        "http://127.0.0.1:9",
+        "--secret",
+        "gitlab=x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown provider 'gitlab'"));
+}
+
+#[test]
+fn every_ayrshare_fixture_gets_its_type_and_summary() {
+    let app = App::start();
+    let mut listen = Listen::start(&app, &[], &[]);
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/ayrshare"))
+        .unwrap()
+        .count();
+    assert_eq!(files, FIXTURES.len(), "every fixture has an expectation");
+    for (name, kind, summary) in FIXTURES {
+        let sig = hex::encode(hmac(b"x", &[&fixture(name)]));
+        post(
+            listen.port,
+            "/hooks/ayrshare",
+            &[("X-Authorization-Content-SHA256".into(), sig)],
+            &fixture(name),
+        );
+        let e = listen.next_event();
+        assert_eq!(e["provider"], "ayrshare", "{name}");
+        assert_eq!(e["event_type"], *kind, "{name}");
+        assert_eq!(e["summary"], *summary, "{name}");
+        assert_eq!(e["signature"], "unchecked", "{name}");
+    }
+}
+
+#[test]
+fn show_names_retries_tiktok_follow_ups_and_payload_drift() {
+    let app = App::start();
+    let mut listen = Listen::start(&app, &[], &[]);
+    for name in [
+        "scheduled",
+        "scheduled-tiktok-published",
+        "social-unlink-system",
+        "social-unlink-system",
+    ] {
+        post(listen.port, "/hooks/ayrshare", &[], &fixture(name));
+        listen.next_event();
+    }
+    let drifted = br#"{"action":"social","type":"unlink","platform":"x","refId":"r","hookId":"new1","details":{"code":"349","message":"Account locked"},"extra":{"a":1}}"#;
+    post(listen.port, "/hooks/ayrshare", &[], drifted);
+    listen.next_event();
+    let show = |id: &str| String::from_utf8(listen.cli(&["show", id]).stdout).unwrap();
+    assert!(
+        show("2").contains("follow-up of #1, the scheduled Event of post Qm7xT2pLk9VbR4sNw8Ze")
+    );
+    assert!(show("1").contains("TikTok published post Qm7xT2pLk9VbR4sNw8Ze later: #2"));
+    assert!(show("4").contains("provider retry: same hookId hkS4uF7jH2aK9qL1wE3r as #3"));
+    assert!(!show("3").contains("provider retry"));
+    let s5 = show("5");
+    assert!(
+        s5.contains("payload drift: new field `extra`; `details.code` is now string (was number)"),
+        "{s5}"
+    );
+    assert!(s5.contains("`displayName`"), "{s5}");
+    assert!(
+        !show("4").contains("payload drift"),
+        "a known shape is no drift"
+    );
+}
+
+#[test]
+fn a_resigned_stripe_event_verifies_against_the_current_clock() {
+    let app = App::start();
+    let mut listen = Listen::start(&app, &secret_flags(), &[]);
+    let (_, _, _, headers, body) = signed_requests(now() - 3600).swap_remove(2);
+    post(listen.port, "/stripe", &headers, &body);
+    let e = listen.next_event();
+    assert_eq!(e["signature"], "invalid");
+    let id = e["id"].as_i64().unwrap();
+    let reader = hooktap::store::Reader::open(&listen.db).unwrap();
+    let (_, event) = reader.event(id).unwrap().unwrap();
+    let providers =
+        hooktap::providers::Providers::new([("stripe".to_string(), "whsec_stripe".to_string())]);
+    let fresh = providers.resign(&event, now()).unwrap();
+    let headers: Vec<(String, String)> = fresh
+        .iter()
+        .filter(|(n, _)| {
+            !["host", "content-length", "connection"].contains(&n.to_ascii_lowercase().as_str())
+        })
+        .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    post(listen.port, "/stripe", &headers, &event.body);
+    let e = listen.next_event();
+    assert_eq!(e["signature"], "valid", "{e}");
+    assert_eq!(e["provider_event_id"], "evt_1");
+}
+
+#[test]
+fn trigger_sends_a_sample_that_an_independent_hmac_verifies() {
+    let app = App::start();
+    let url = format!("http://127.0.0.1:{}/hooks/ayrshare", app.port);
+    let out = hooktap(&[
+        "trigger",
+        "ayrshare",
+        "social-unlink",
+        "--to",
+        &url,
+        "--secret",
+        "trig",
+        "--set",
+        "details.message=Account locked",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("answer: 200"));
+    let (headers, body) = app.last().unwrap();
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        get("x-authorization-content-sha256"),
+        Some(hex::encode(hmac(b"trig", &[&body])))
+    );
+    let ts: i64 = get("x-authorization-timestamp").unwrap().parse().unwrap();
+    assert!((now() - ts).abs() < 60);
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["details"]["message"], "Account locked");
+    assert_ne!(json["hookId"], "hkS4uF7jH2aK9qL1wE3r", "fresh hookId");
+    assert!(
+        std::str::from_utf8(&body)
+            .unwrap()
+            .starts_with("{\n  \"action\": \"social\"")
+    );
+
+    let list = String::from_utf8(hooktap(&["trigger", "--list"]).stdout).unwrap();
+    for name in [
+        "scheduled",
+        "scheduled-error",
+        "tiktok-published",
+        "social-link",
+        "social-unlink",
+        "social-refresh",
+        "message",
+        "message-read-facebook",
+        "message-read-instagram",
+        "reaction-created",
+        "reaction-deleted",
+        "batch",
+        "feed",
+        "comments",
+    ] {
+        assert!(list.contains(&format!("  {name} ")), "--list names {name}");
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = hooktap(&[
+        "trigger",
+        "ayrshare",
+        "feed",
+        "--to",
+        &format!("http://127.0.0.1:{closed}/"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
+    assert_eq!(
+        hooktap(&["trigger", "ayrshare", "nope"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn demo_runs_its_story_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let (lines, child) = support::spawn_lines(&["demo", "--no-tui", "--db", db.to_str().unwrap()]);
+    let mut deliveries = 0;
+    while deliveries < 10 {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("demo output");
+        if line.contains("  #") {
+            deliveries += 1;
+        }
+    }
+    support::interrupt(&child);
+    assert!(child.wait_with_output().unwrap().status.success());
+    let out = hooktap(&["list", "--json", "--db", db.to_str().unwrap()]);
+    let events: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 10);
+    assert!(events.iter().all(|e| e["provider"] == "ayrshare"));
+    assert_eq!(events.iter().filter(|e| e["status"] == 500).count(), 1);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["signature"] == "invalid")
+            .count(),
+        1
+    );
+    assert_eq!(
+        events.iter().filter(|e| e["signature"] == "valid").count(),
+        9
+    );
+}
