@@ -16,6 +16,7 @@ pub mod capture;
 pub mod cmd;
 pub mod config;
 pub mod event;
+pub mod filter;
 pub mod forward;
 pub mod lines;
 pub mod listener;
