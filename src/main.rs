@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use hooktap::cmd::{self, UsageError};
 
 /// A local webhook tunnel and capture proxy: receive, record, inspect and re-send webhooks.
@@ -19,6 +19,11 @@ enum Command {
     Listen(cmd::listen::Args),
     List(cmd::list::Args),
     Show(cmd::show::Args),
+    Replay(cmd::replay::Args),
+    Export(cmd::export::Args),
+    Import(cmd::import::Args),
+    Prune(cmd::prune::Args),
+    Completions(cmd::completions::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +39,11 @@ fn main() -> ExitCode {
         Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(args))),
         Command::List(args) => cmd::list::run(args),
         Command::Show(args) => cmd::show::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Import(args) => cmd::import::run(args),
+        Command::Prune(args) => cmd::prune::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

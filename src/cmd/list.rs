@@ -20,7 +20,7 @@ use crate::store::{EventSummary, Reader};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Filter terms (write `--` before a first term that starts with `-`)
-    #[arg(value_name = "FILTER", allow_hyphen_values = true)]
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
     /// How many Events to show
     #[arg(long, short = 'n', default_value_t = 50)]

@@ -1,7 +1,12 @@
 //! The commands behind the CLI. Each module owns its flags (clap `Args`) and its `run`.
 
+pub mod completions;
+pub mod export;
+pub mod import;
 pub mod list;
 pub mod listen;
+pub mod prune;
+pub mod replay;
 pub mod show;
 
 use std::path::PathBuf;

@@ -131,3 +131,15 @@ impl Test {
         )
     }
 }
+
+impl Filter {
+    /// This filter with one more term ANDed on (e.g. `prune --older-than` adds a `before:`).
+    pub fn and(mut self, test: Test) -> Filter {
+        self.terms.push(Term {
+            negated: false,
+            test,
+            column: 0,
+        });
+        self
+    }
+}

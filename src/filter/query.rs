@@ -107,6 +107,38 @@ impl Reader {
         }
     }
 
+    /// The ids of every matching Event in `order`. Reads only ids when SQL settles the
+    /// filter; otherwise walks the rows in batches.
+    pub fn ids(&self, filter: &Filter, order: Order) -> anyhow::Result<Vec<i64>> {
+        let mut ids = Vec::new();
+        let all = Page {
+            order,
+            ..Page::first(usize::MAX)
+        };
+        if filter.needs_body() {
+            self.walk(filter, &all, |s, _| {
+                ids.push(s.id);
+                Ok(Flow::Continue)
+            })?;
+            return Ok(ids);
+        }
+        let sql = filter.sql();
+        let dir = match order {
+            Order::NewestFirst => "DESC",
+            Order::OldestFirst => "ASC",
+        };
+        let query = format!(
+            "SELECT id FROM events WHERE {} ORDER BY id {dir}",
+            sql.clause
+        );
+        let mut stmt = self.conn().prepare(&query)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(sql.params), |r| r.get(0))?;
+        for id in rows {
+            ids.push(id?);
+        }
+        Ok(ids)
+    }
+
     /// How many Events match the indexed terms of `filter` (terms on headers or body are not
     /// counted; see [`Filter::needs_body`]).
     pub fn count_indexed(&self, filter: &Filter) -> anyhow::Result<u64> {
