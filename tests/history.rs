@@ -369,3 +369,79 @@ fn completions_and_help_with_examples() {
         );
     }
 }
+
+#[test]
+fn reader_pages_by_id_and_scans_past_a_batch_for_body_terms() {
+    use hooktap::filter::{self, Order, Page};
+    use hooktap::store::Reader;
+    let (_dir, db) = temp_db();
+    let items = (0..700)
+        .map(|i| {
+            let body = if i % 100 == 0 {
+                format!("needle {i}")
+            } else {
+                format!("hay {i}")
+            };
+            (event("x", None, "/p", body.as_bytes()), None)
+        })
+        .collect();
+    let got = fill(&db, items);
+    let reader = Reader::open(&db).unwrap();
+    let all = filter::parse("").unwrap();
+    let page = reader.list(&all, &Page::first(3)).unwrap();
+    let first: Vec<i64> = page.iter().map(|s| s.id).collect();
+    assert_eq!(first, vec![got[699], got[698], got[697]]);
+    let older = Page {
+        before: Some(got[697]),
+        ..Page::first(2)
+    };
+    let next: Vec<i64> = reader
+        .list(&all, &older)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(next, vec![got[696], got[695]]);
+    let newer = Page {
+        after: Some(got[695]),
+        order: Order::OldestFirst,
+        ..Page::first(2)
+    };
+    let back: Vec<i64> = reader
+        .list(&all, &newer)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(back, vec![got[696], got[697]]);
+    // Matches are 300+ rows apart: the scan crosses batches until the page is full.
+    let needle = filter::parse("needle").unwrap();
+    let found: Vec<i64> = reader
+        .list(&needle, &Page::first(5))
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        found,
+        vec![got[600], got[500], got[400], got[300], got[200]]
+    );
+    let rest = Page {
+        before: Some(got[200]),
+        ..Page::first(5)
+    };
+    let found: Vec<i64> = reader
+        .list(&needle, &rest)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(found, vec![got[100], got[0]]);
+    assert_eq!(reader.ids(&needle, Order::OldestFirst).unwrap().len(), 7);
+    assert_eq!(
+        reader
+            .count_indexed(&filter::parse("id:10..19").unwrap())
+            .unwrap(),
+        10
+    );
+}
