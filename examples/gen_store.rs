@@ -41,7 +41,10 @@ impl Rng {
     }
 }
 
-const PROVIDERS: &[(u64, (&str, &str, &[&str]))] = &[
+/// (provider, a header it always sends, its event types)
+type Provider = (&'static str, &'static str, &'static [&'static str]);
+
+const PROVIDERS: &[(u64, Provider)] = &[
     (
         50,
         (
