@@ -56,6 +56,8 @@ fn main() -> anyhow::Result<()> {
         "status:404 after:7d",
         "json:.platform=tiktok provider:stripe",
         "locked instagram",
+        "provider:slack status:404",
+        "method:GET",
     ];
     for text in cases {
         let f = filter::parse(text)?;
