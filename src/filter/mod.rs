@@ -5,6 +5,16 @@
 //! Terms are ANDed; `-term` negates; a bare word or "quoted phrase" matches path or body text:
 //! `method:POST path:/hooks/* status:5xx outcome:failed provider:ayrshare type:social.* sig:invalid
 //! header:x-foo=bar json:.platform=instagram after:1h before:2026-11-27T10:00 id:40..50 replayed`.
+//!
+//! The API a screen needs, and all the CLI uses:
+//! - [`parse`] (typed text) or [`parse_args`] (shell words) give a [`Filter`] or a
+//!   [`FilterError`] with the 1-based column of the bad term;
+//! - `Reader::list(&filter, &Page)` gives one page of [`EventSummary`](crate::store::EventSummary)
+//!   rows, newest first by default, paged by id (`before`/`after`), never loading all rows;
+//! - `Reader::walk` streams matching Events in full (export, bulk replay), `Reader::ids` gives
+//!   ids (prune), `Reader::count_indexed` counts the indexed part;
+//! - [`Filter::matches_summary`] tests a new Event from the bus without a query (`None` means a
+//!   term needs its body: then [`Filter::matches`] with the full Event).
 
 mod matcher;
 mod parse;

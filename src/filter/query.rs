@@ -69,6 +69,9 @@ impl Reader {
     /// Indexed terms run as SQL. When the filter needs headers or body, rows are read in
     /// batches of [`BATCH`] and checked in Rust until the page is full or the history ends.
     pub fn list(&self, filter: &Filter, page: &Page) -> anyhow::Result<Vec<EventSummary>> {
+        if page.limit == 0 {
+            return Ok(Vec::new());
+        }
         if !filter.needs_body() {
             let (rows, _) = self.batch(filter, page, page.limit, false)?;
             return Ok(rows.into_iter().map(|(s, _)| s).collect());

@@ -89,3 +89,33 @@ fn listen_keep_prunes_the_oldest_in_the_background() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn listen_max_db_size_prunes_the_oldest() {
+    let (_dir, db) = temp_db();
+    let target = Target::start();
+    let big = "x".repeat(16 * 1024);
+    fill(
+        &db,
+        (0..100)
+            .map(|_| (event("x", None, "/old", big.as_bytes()), None))
+            .collect(),
+    );
+    let (mut child, _addr) = listen(&db, &target.url, &["--max-db-size", "512KiB"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n = ids(&ok(&db, &["list", "--json", "-n", "1000"])).len();
+        // 100 Events of 16 KiB are 1.6 MiB; under 512 KiB at most about 30 remain.
+        if n <= 30 {
+            assert!(n > 0, "it prunes the oldest, not everything");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "listen --max-db-size did not prune ({n} left)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
