@@ -11,8 +11,19 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::event::{Classification, Event, HeaderList, Ingress, Signature, new_uid, now_micros};
+use crate::event::{
+    Classification, DeliveryKind, DeliveryResult, Event, HeaderList, Ingress, Outcome, Signature,
+    new_uid, now_micros,
+};
 use crate::providers::Providers;
+use crate::store::NewDelivery;
+
+/// One Event read from a file, with the Deliveries recorded beside it (in hooktap's exports).
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub event: Event,
+    pub deliveries: Vec<(NewDelivery, DeliveryResult)>,
+}
 
 /// The kinds of file `import` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +35,7 @@ pub enum Kind {
 /// Reads `path` and calls `each` with every Event in it, in file order. Returns the kind.
 pub fn read(
     path: &Path,
-    mut each: impl FnMut(Event) -> anyhow::Result<()>,
+    mut each: impl FnMut(Imported) -> anyhow::Result<()>,
 ) -> anyhow::Result<Kind> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -37,7 +48,8 @@ pub fn read(
     if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&first)
         && !map.contains_key("log")
     {
-        each(from_record(&Value::Object(map)).context("line 1")?)?;
+        let first = Value::Object(map);
+        each(with_deliveries(from_record(&first), Some(&first)).context("line 1")?)?;
         for (i, line) in input.lines().enumerate() {
             let line = line.with_context(|| format!("cannot read {}", path.display()))?;
             if line.trim().is_empty() {
@@ -45,7 +57,8 @@ pub fn read(
             }
             let value: Value = serde_json::from_str(&line)
                 .with_context(|| format!("line {} is not JSON", i + 2))?;
-            each(from_record(&value).with_context(|| format!("line {}", i + 2))?)?;
+            let imported = with_deliveries(from_record(&value), Some(&value));
+            each(imported.with_context(|| format!("line {}", i + 2))?)?;
         }
         return Ok(Kind::Ndjson);
     }
@@ -66,9 +79,75 @@ pub fn read(
             anyhow::anyhow!("{} has no log.entries: is it a HAR file?", path.display())
         })?;
     for (i, entry) in entries.iter().enumerate() {
-        each(from_har(entry).with_context(|| format!("HAR entry {}", i + 1))?)?;
+        let imported = with_deliveries(from_har(entry), entry.get("_hooktap"));
+        each(imported.with_context(|| format!("HAR entry {}", i + 1))?)?;
     }
     Ok(Kind::Har)
+}
+
+/// Adds the Deliveries that `record` (an NDJSON line or a HAR entry's `_hooktap`) lists.
+fn with_deliveries(
+    event: anyhow::Result<Event>,
+    record: Option<&Value>,
+) -> anyhow::Result<Imported> {
+    let event = event?;
+    let list = record
+        .and_then(|r| r.get("deliveries"))
+        .and_then(Value::as_array);
+    let deliveries = list
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, d)| delivery(d).with_context(|| format!("delivery {}", i + 1)))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Imported { event, deliveries })
+}
+
+/// A Delivery in the shape of `show --json`.
+fn delivery(d: &Value) -> anyhow::Result<(NewDelivery, DeliveryResult)> {
+    let kind = text(d, "kind")
+        .and_then(DeliveryKind::parse)
+        .context("no known \"kind\"")?;
+    let outcome = text(d, "outcome")
+        .and_then(Outcome::parse)
+        .context("no known \"outcome\"")?;
+    let new = NewDelivery {
+        kind,
+        target: text(d, "target").context("no \"target\"")?.to_string(),
+        started_at: time(d, "started_at").unwrap_or_else(now_micros),
+    };
+    let result = DeliveryResult {
+        outcome,
+        status: d.get("status").and_then(Value::as_u64).map(|s| s as u16),
+        headers: header_pairs(d)?,
+        body: body(d, "body", Some("body_base64"))?,
+        error: text(d, "error").map(str::to_string),
+        duration_us: d
+            .get("duration_ms")
+            .and_then(Value::as_f64)
+            .map_or(0, |ms| (ms * 1000.0) as i64),
+    };
+    Ok((new, result))
+}
+
+/// `headers` as `[[name, value], ...]`.
+fn header_pairs(v: &Value) -> anyhow::Result<HeaderList> {
+    let mut headers = HeaderList::default();
+    for pair in v
+        .get("headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match (
+            pair.get(0).and_then(Value::as_str),
+            pair.get(1).and_then(Value::as_str),
+        ) {
+            (Some(n), Some(val)) => headers.push(n, val.as_bytes().to_vec()),
+            _ => anyhow::bail!("a header is not a [name, value] pair"),
+        }
+    }
+    Ok(headers)
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {

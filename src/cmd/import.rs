@@ -7,7 +7,7 @@ use rusqlite::OptionalExtension;
 use tokio::task::JoinSet;
 
 use crate::cmd::DbArg;
-use crate::import::{self, Kind, Seen};
+use crate::import::{self, Imported, Kind, Seen};
 use crate::store::{Durability, Reader, Store};
 
 /// How many Events may wait for the Store's writer at once.
@@ -43,15 +43,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(IN_FLIGHT);
     // Sends a batch and waits for it: memory stays bounded by IN_FLIGHT Events, and a
     // current-thread runtime runs the spawned inserts in order, so ids follow the file.
-    let mut flush = |batch: &mut Vec<crate::event::Event>| -> anyhow::Result<()> {
+    let mut flush = |batch: &mut Vec<Imported>| -> anyhow::Result<()> {
         runtime.block_on(async {
             let mut tasks = JoinSet::new();
-            for event in batch.drain(..) {
+            for item in batch.drain(..) {
                 let writer = writer.clone();
-                tasks.spawn(async move { writer.insert_event(event, None).await });
+                tasks.spawn(async move {
+                    let id = writer.insert_event(item.event, None).await?.event_id;
+                    // Deliveries go in as recorded; the Event's latest one is folded in as usual.
+                    for (new, result) in item.deliveries {
+                        let kind = new.kind;
+                        let d = writer.start_delivery(id, new).await?;
+                        writer.finish_delivery(d, id, kind, result).await?;
+                    }
+                    anyhow::Ok(id)
+                });
             }
             while let Some(done) = tasks.join_next().await {
-                let id = done.context("an import task stopped")??.event_id;
+                let id = done.context("an import task stopped")??;
                 added += 1;
                 let (lo, hi) = ids.get_or_insert((id, id));
                 *lo = (*lo).min(id);
@@ -60,7 +69,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         })
     };
-    let kind = import::read(&args.file, |event| {
+    let kind = import::read(&args.file, |item| {
+        let event = &item.event;
         let exists = reader
             .conn()
             .prepare_cached("SELECT 1 FROM events WHERE uid = ?1")?
@@ -71,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             skipped += 1;
             return Ok(());
         }
-        batch.push(event);
+        batch.push(item);
         if batch.len() >= IN_FLIGHT {
             flush(&mut batch)?;
         }

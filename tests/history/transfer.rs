@@ -62,6 +62,29 @@ fn export_then_import_keeps_bytes_headers_and_hashes() {
                 assert_eq!(a[key], b[key], "{format}: {key}");
             }
             assert_eq!(b["ingress"], "import");
+            assert_eq!(
+                a["status"], b["status"],
+                "{format}: the latest Delivery is folded in"
+            );
+            let (da, db) = (
+                a["deliveries"].as_array().unwrap(),
+                b["deliveries"].as_array().unwrap(),
+            );
+            assert_eq!(da.len(), db.len(), "{format}: Deliveries imported");
+            for (x, y) in da.iter().zip(db) {
+                for key in [
+                    "kind",
+                    "target",
+                    "started_at",
+                    "status",
+                    "outcome",
+                    "headers",
+                    "body",
+                    "duration_ms",
+                ] {
+                    assert_eq!(x[key], y[key], "{format}: delivery {key}");
+                }
+            }
         }
         // Importing again adds nothing.
         assert!(ok(&copy, &["import", file.to_str().unwrap()]).contains("skipped 2"));
