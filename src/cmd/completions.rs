@@ -2,13 +2,14 @@
 
 use clap_complete::Shell;
 
-/// Print a completion script for your shell.
+/// Print a completion script for your shell
 ///
 /// Examples:
 ///   hooktap completions bash > ~/.local/share/bash-completion/completions/hooktap
 ///   hooktap completions zsh > ~/.zfunc/_hooktap
 ///   hooktap completions fish > ~/.config/fish/completions/hooktap.fish
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// bash, zsh, fish, elvish or powershell
     #[arg(value_enum)]

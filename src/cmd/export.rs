@@ -12,7 +12,7 @@ use crate::export::{self, Format, Options};
 use crate::forward::Target;
 use crate::store::Reader;
 
-/// Export Events that match a filter (all when none) in arrival order.
+/// Export Events that match a filter (all when none) in arrival order
 ///
 /// Signature and authorization headers are masked unless --include-secrets.
 ///
@@ -21,6 +21,7 @@ use crate::store::Reader;
 ///   hooktap export id:40..50 --format curl > replay.sh
 ///   hooktap export --format ndjson -o all.ndjson
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Filter terms (write `--` before a first term that starts with `-`)
     #[arg(value_name = "FILTER")]

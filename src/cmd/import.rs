@@ -13,12 +13,13 @@ use crate::store::{Durability, Reader, Store};
 /// How many Events may wait for the Store's writer at once.
 const IN_FLIGHT: usize = 256;
 
-/// Import Events from a HAR file or an NDJSON export (the kind is detected).
+/// Import Events from a HAR file or an NDJSON export (the kind is detected)
 ///
 /// Events keep their bytes, headers, time and uid; ones already in the Store are skipped.
 ///
 /// Example: hooktap import ayrshare.har
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// A HAR file (from hooktap or a browser) or an NDJSON export
     pub file: PathBuf,

@@ -7,7 +7,7 @@ use crate::config::format_size;
 use crate::filter::{self, Filter, Order, Page};
 use crate::store::{EventSummary, Reader};
 
-/// List captured Events that match a filter, newest first.
+/// List captured Events that match a filter, newest first
 ///
 /// Terms are ANDed, `-term` negates, a bare word or "phrase" searches path and body:
 /// method:POST path:/hooks/* status:5xx status:400..499 outcome:failed provider:ayrshare
@@ -18,6 +18,7 @@ use crate::store::{EventSummary, Reader};
 ///   hooktap list provider:ayrshare status:5xx
 ///   hooktap list --json -- -replayed type:social.*
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Filter terms (write `--` before a first term that starts with `-`)
     #[arg(value_name = "FILTER")]

@@ -11,7 +11,7 @@ use crate::event::now_micros;
 use crate::prune::{self, Rule};
 use crate::store::{Durability, Reader, Store};
 
-/// Delete old Events and their Deliveries. Freed space is reused by new Events.
+/// Delete old Events and their Deliveries (freed space is reused)
 ///
 /// With both --keep and --older-than, deletes Events that are old AND beyond the newest N.
 /// A filter limits pruning to the Events it matches.
@@ -21,6 +21,7 @@ use crate::store::{Durability, Reader, Store};
 ///   hooktap prune --older-than 7d
 ///   hooktap prune --older-than 1d provider:unknown --dry-run
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 #[command(group(clap::ArgGroup::new("rule").required(true).multiple(true).args(["keep", "older_than"])))]
 pub struct Args {
     /// Filter terms limiting what may be deleted

@@ -16,7 +16,7 @@ use crate::lines::text_line;
 use crate::replay::{self, Options};
 use crate::store::{Durability, Reader, Store};
 
-/// Send recorded Events to your app again, as captured or edited.
+/// Send recorded Events to your app again, as captured or edited
 ///
 /// With an id, replays that Event; with a filter, every match in arrival order. The Target is
 /// --to, else the one the Event was last delivered to.
@@ -26,6 +26,7 @@ use crate::store::{Durability, Reader, Store};
 ///   hooktap replay 42 --to http://localhost:4000 --edit
 ///   hooktap replay provider:ayrshare status:5xx after:1h --dry-run
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// An Event id (42 or #42), or filter terms
     #[arg(value_name = "ID|FILTER", required = true)]

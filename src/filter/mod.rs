@@ -1,5 +1,5 @@
 //! The filter language shared by `list`, `replay`, `export`, `prune` and the TUI: parsing
-//! (here), SQL for the indexed terms ([`sql`]), matching in Rust ([`matcher`]) and paged queries
+//! (here), SQL for the indexed terms (`sql`), matching in Rust (`matcher`) and paged queries
 //! over the Store ([`query`]).
 //!
 //! Terms are ANDed; `-term` negates; a bare word or "quoted phrase" matches path or body text:

@@ -67,7 +67,7 @@ impl Reader {
     /// One page of the Events that match `filter`, in `page.order`.
     ///
     /// Indexed terms run as SQL. When the filter needs headers or body, rows are read in
-    /// batches of [`BATCH`] and checked in Rust until the page is full or the history ends.
+    /// batches of 256 and checked in Rust until the page is full or the history ends.
     pub fn list(&self, filter: &Filter, page: &Page) -> anyhow::Result<Vec<EventSummary>> {
         if page.limit == 0 {
             return Ok(Vec::new());
@@ -89,7 +89,7 @@ impl Reader {
     }
 
     /// Calls `visit` with every matching Event in full, in `page.order`, within `page`'s id
-    /// bounds (its `limit` is ignored), reading [`BATCH`] rows at a time.
+    /// bounds (its `limit` is ignored), reading 256 rows at a time.
     pub fn walk(
         &self,
         filter: &Filter,

@@ -14,7 +14,7 @@ use crate::store::Reader;
 
 pub use body::{hex_dump, indent_json};
 
-/// Show one Event and all its Deliveries.
+/// Show one Event and all its Deliveries
 ///
 /// JSON bodies are shown indented and compressed bodies decoded (the stored bytes stay exactly
 /// as received); `--body` writes the raw bytes.
@@ -25,6 +25,7 @@ pub use body::{hex_dump, indent_json};
 ///   hooktap show 42 --diff          # the original Delivery against the latest replay
 ///   hooktap show 42 --diff 3 7      # two Deliveries by id
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The Event's id (the `#42` of `list`)
     #[arg(value_parser = parse_id)]
