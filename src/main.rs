@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use hooktap::cmd::{self, UsageError};
 
 /// A local webhook tunnel and capture proxy: receive, record, inspect and re-send webhooks.
@@ -21,6 +21,11 @@ enum Command {
     Show(cmd::show::Args),
     Trigger(cmd::trigger::Args),
     Demo(cmd::demo::Args),
+    Replay(cmd::replay::Args),
+    Export(cmd::export::Args),
+    Import(cmd::import::Args),
+    Prune(cmd::prune::Args),
+    Completions(cmd::completions::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +43,11 @@ fn main() -> ExitCode {
         Command::Show(args) => cmd::show::run(args),
         Command::Trigger(args) => runtime().and_then(|rt| rt.block_on(cmd::trigger::run(args))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(cmd::demo::run(args))),
+        Command::Replay(args) => cmd::replay::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Import(args) => cmd::import::run(args),
+        Command::Prune(args) => cmd::prune::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

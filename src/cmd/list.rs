@@ -1,19 +1,34 @@
-//! `hooktap list`: the newest Events, as a table or as JSON lines.
+//! `hooktap list`: the Events that match a filter, as a table for people or as JSON lines.
 
 use std::io::Write;
 
-use crate::cmd::DbArg;
+use crate::cmd::{DbArg, UsageError};
 use crate::config::format_size;
+use crate::filter::{self, Filter, Order, Page};
 use crate::store::{EventSummary, Reader};
 
-/// List captured Events, newest first.
+/// List captured Events that match a filter, newest first
 ///
-/// Example: hooktap list --limit 20 --json
+/// Terms are ANDed, `-term` negates, a bare word or "phrase" searches path and body:
+/// method:POST path:/hooks/* status:5xx status:400..499 outcome:failed provider:ayrshare
+/// type:social.* sig:invalid header:x-foo=bar json:.platform=instagram after:1h
+/// before:2026-11-27T10:00 id:40..50 replayed
+///
+/// Examples:
+///   hooktap list provider:ayrshare status:5xx
+///   hooktap list --json -- -replayed type:social.*
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
+    /// Filter terms (write `--` before a first term that starts with `-`)
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
     /// How many Events to show
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, short = 'n', default_value_t = 50)]
     pub limit: usize,
+    /// Oldest first
+    #[arg(long)]
+    pub reverse: bool,
     /// One JSON object per line (the stable shape in the README)
     #[arg(long)]
     pub json: bool,
@@ -21,10 +36,24 @@ pub struct Args {
     pub db: DbArg,
 }
 
+/// Parses command-line filter words; a bad filter is a usage error (exit 2).
+pub fn parse_filter(words: &[String]) -> anyhow::Result<Filter> {
+    filter::parse_args(words).map_err(|e| UsageError(e.to_string()).into())
+}
+
 /// Runs `list`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let filter = parse_filter(&args.filter)?;
     let reader = Reader::open(&args.db.path())?;
-    let rows = reader.recent(args.limit, None)?;
+    let page = Page {
+        order: if args.reverse {
+            Order::OldestFirst
+        } else {
+            Order::NewestFirst
+        },
+        ..Page::first(args.limit)
+    };
+    let rows = reader.list(&filter, &page)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         for row in &rows {
@@ -33,24 +62,49 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     if rows.is_empty() {
-        writeln!(
-            out,
+        let text = if filter.is_empty() {
             "No events yet. Start `hooktap listen --forward URL` and send a webhook."
-        )?;
+        } else {
+            "No events match this filter."
+        };
+        writeln!(out, "{text}")?;
         return Ok(());
     }
+    let colour = use_colour();
     writeln!(
         out,
-        "{:>6}  {:<12}  {:<6} {:<28} {:<26} {:>6} {:>9} {:>9}",
-        "ID", "TIME", "METHOD", "PATH", "PROVIDER/TYPE", "STATUS", "DURATION", "SIZE"
+        "{:<12}  {:>6}  {:<6} {:<28} {:<28} {:>6} {:>9} {:>9}",
+        "TIME", "ID", "METHOD", "PATH", "PROVIDER/TYPE", "STATUS", "DURATION", "SIZE"
     )?;
     for row in &rows {
-        writeln!(out, "{}", table_row(row))?;
+        writeln!(out, "{}", table_row(row, colour))?;
     }
     Ok(())
 }
 
-fn table_row(s: &EventSummary) -> String {
+/// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org).
+pub fn use_colour() -> bool {
+    crate::cmd::stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Wraps `text` in the ANSI colour for a status: green 2xx, cyan 3xx, yellow 4xx, red 5xx and
+/// failures.
+pub fn paint_status(text: &str, status: Option<u16>, colour: bool) -> String {
+    if !colour {
+        return text.to_string();
+    }
+    let code = match status {
+        Some(200..=299) => "32",
+        Some(300..=399) => "36",
+        Some(400..=499) => "33",
+        Some(_) => "31",
+        None if matches!(text.trim(), "pending" | "-") => "2",
+        None => "31",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+fn table_row(s: &EventSummary, colour: bool) -> String {
     let time = chrono::DateTime::from_timestamp_micros(s.received_at)
         .map(|t| {
             t.with_timezone(&chrono::Local)
@@ -71,14 +125,24 @@ fn table_row(s: &EventSummary) -> String {
         .duration_us
         .map(|us| format!("{:.1} ms", us as f64 / 1000.0))
         .unwrap_or_default();
+    let mut path = s.path.clone();
+    if let Some(q) = &s.query {
+        path.push('?');
+        path.push_str(q);
+    }
+    let marks = match (s.replayed, s.derived_from) {
+        (_, Some(_)) => "✎",
+        (true, None) => "↻",
+        _ => " ",
+    };
     format!(
-        "{:>6}  {:<12}  {:<6} {:<28} {:<26} {:>6} {:>9} {:>9}",
-        format!("#{}", s.id),
+        "{:<12}  {:>6}{marks} {:<6} {:<28} {:<28} {} {:>9} {:>9}",
         time,
+        format!("#{}", s.id),
         s.method,
-        truncate(&s.path, 28),
-        truncate(&kind, 26),
-        status,
+        truncate(&path, 28),
+        truncate(&kind, 28),
+        paint_status(&format!("{status:>6}"), s.status, colour),
         duration,
         format_size(s.body_size)
     )

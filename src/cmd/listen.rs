@@ -74,6 +74,12 @@ pub struct Args {
     /// with a secret (the Event is recorded, its Delivery `rejected`)
     #[arg(long)]
     pub verify_enforce: bool,
+    /// Keep at most N Events: the oldest are pruned in the background
+    #[arg(long, value_name = "N")]
+    pub keep: Option<u64>,
+    /// Keep the Store's data under this size (e.g. 1GiB): the oldest Events are pruned
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_db_size: Option<u64>,
 }
 
 /// `--respond`.
@@ -153,7 +159,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         max_connections: args.max_connections,
         ..Limits::default()
     };
+    let bounds = crate::prune::Bounds {
+        keep: args.keep,
+        max_bytes: args.max_db_size,
+    };
+    let pruner = bounds.any().then(|| {
+        let (writer, db, stop) = (store.writer(), db.clone(), shutdown.clone());
+        tokio::spawn(crate::prune::keep_bounded(writer, db, bounds, stop))
+    });
     listener::serve(socket, tls, capture.clone(), limits, shutdown).await;
+    if let Some(p) = pruner {
+        let _ = p.await;
+    }
     drop(capture);
     store.close();
     let _ = printer.await;

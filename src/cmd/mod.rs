@@ -1,8 +1,13 @@
 //! The commands behind the CLI. Each module owns its flags (clap `Args`) and its `run`.
 
+pub mod completions;
 pub mod demo;
+pub mod export;
+pub mod import;
 pub mod list;
 pub mod listen;
+pub mod prune;
+pub mod replay;
 pub mod show;
 pub mod trigger;
 

@@ -1,32 +1,69 @@
-//! `hooktap show ID`: one Event and all its Deliveries.
+//! `hooktap show ID`: one Event and all its Deliveries; `--diff` compares two Deliveries.
+
+mod body;
+mod diff;
 
 use std::io::Write;
 
-use crate::cmd::DbArg;
+use crate::cmd::list::{paint_status, use_colour};
+use crate::cmd::{DbArg, UsageError};
 use crate::config::format_size;
 use crate::event::{HeaderList, format_time};
 use crate::record;
 use crate::store::Reader;
 
-/// Show one Event and all its Deliveries.
+pub use body::{hex_dump, indent_json};
+
+/// Show one Event and all its Deliveries
 ///
-/// Example: hooktap show 42 --json
+/// JSON bodies are shown indented and compressed bodies decoded (the stored bytes stay exactly
+/// as received); `--body` writes the raw bytes.
+///
+/// Examples:
+///   hooktap show 42
+///   hooktap show 42 --body > body.json
+///   hooktap show 42 --diff          # the original Delivery against the latest replay
+///   hooktap show 42 --diff 3 7      # two Deliveries by id
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The Event's id (the `#42` of `list`)
+    #[arg(value_parser = parse_id)]
     pub id: i64,
     /// Print the full record as JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["body", "headers", "diff"])]
     pub json: bool,
     /// Write the raw body bytes to stdout, nothing else
-    #[arg(long, conflicts_with = "json")]
+    #[arg(long, conflicts_with_all = ["headers", "diff"])]
     pub body: bool,
+    /// Print only the request headers, one `name: value` per line
+    #[arg(long, conflicts_with = "diff")]
+    pub headers: bool,
+    /// Compare two Deliveries: by default the original and the latest replay
+    #[arg(long, num_args = 0..=2, value_names = ["DELIVERY_A", "DELIVERY_B"])]
+    pub diff: Option<Vec<i64>>,
     #[command(flatten)]
     pub db: DbArg,
 }
 
+/// Parses an Event id, with or without the `#` that `list` prints.
+pub fn parse_id(text: &str) -> Result<i64, String> {
+    text.trim_start_matches('#')
+        .parse()
+        .map_err(|_| format!("'{text}' is not an event id (e.g. 42)"))
+}
+
 /// Runs `show`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let named = match args.diff.as_deref() {
+        Some([a, b]) => Some((*a, *b)),
+        Some([_]) => {
+            return Err(
+                UsageError("--diff takes no Delivery ids or two (e.g. --diff 3 7)".into()).into(),
+            );
+        }
+        _ => None,
+    };
     let reader = Reader::open(&args.db.path())?;
     let Some((summary, event)) = reader.event(args.id)? else {
         anyhow::bail!("no event #{}", args.id);
@@ -41,6 +78,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         writeln!(out, "{}", record::event_json(&summary, &event, &deliveries))?;
         return Ok(());
     }
+    if args.headers {
+        for (name, value) in event.headers.iter() {
+            writeln!(out, "{name}: {}", String::from_utf8_lossy(value))?;
+        }
+        return Ok(());
+    }
+    if args.diff.is_some() {
+        let (a, b) = diff::pick(&deliveries, args.id, named)?;
+        diff::write(&mut out, a, b)?;
+        return Ok(());
+    }
+    let colour = use_colour();
     writeln!(
         out,
         "Event #{}  {}  {}  ({})",
@@ -69,13 +118,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(s) = &summary.summary {
         writeln!(out, "{s}")?;
     }
+    if let Some(d) = summary.derived_from {
+        writeln!(out, "Edited from event #{d}")?;
+    }
+    // Signature detail, provider retries, linked Events, payload drift.
     for note in crate::explain::notes(&reader, &summary, &event)? {
         writeln!(out, "  {note}")?;
     }
     writeln!(out, "\nRequest headers")?;
     print_headers(&mut out, &event.headers)?;
     writeln!(out, "\nRequest body")?;
-    print_body(&mut out, &event.body)?;
+    print_body(&mut out, &event.headers, &event.body)?;
+    if deliveries.is_empty() {
+        writeln!(
+            out,
+            "\nNo Deliveries (hooktap replay {} sends it)",
+            summary.id
+        )?;
+    }
     for d in &deliveries {
         let r = &d.result;
         let status = r
@@ -89,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             d.kind,
             d.target,
             format_time(d.started_at),
-            status,
+            paint_status(&status, r.status, colour),
             r.outcome,
             r.duration_us as f64 / 1000.0
         )?;
@@ -98,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         if r.status.is_some() {
             print_headers(&mut out, &r.headers)?;
-            print_body(&mut out, &r.body)?;
+            print_body(&mut out, &r.headers, &r.body)?;
         }
     }
     Ok(())
@@ -111,21 +171,13 @@ fn print_headers(out: &mut impl Write, headers: &HeaderList) -> std::io::Result<
     Ok(())
 }
 
-fn print_body(out: &mut impl Write, body: &[u8]) -> std::io::Result<()> {
-    if body.is_empty() {
-        return writeln!(out, "  (empty)");
+fn print_body(out: &mut impl Write, headers: &HeaderList, bytes: &[u8]) -> std::io::Result<()> {
+    let shown = body::render(headers, bytes);
+    if let Some(note) = shown.note {
+        writeln!(out, "  ({note})")?;
     }
-    match std::str::from_utf8(body) {
-        Ok(text) => {
-            for line in text.lines() {
-                writeln!(out, "  {line}")?;
-            }
-            Ok(())
-        }
-        Err(_) => writeln!(
-            out,
-            "  ({} of binary data; --body writes it out)",
-            format_size(body.len() as u64)
-        ),
+    for line in shown.lines {
+        writeln!(out, "  {line}")?;
     }
+    Ok(())
 }

@@ -1,0 +1,114 @@
+//! `hooktap import FILE`: add the Events of a HAR file or an NDJSON export to the Store.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use rusqlite::OptionalExtension;
+use tokio::task::JoinSet;
+
+use crate::cmd::DbArg;
+use crate::import::{self, Imported, Kind, Seen};
+use crate::store::{Durability, Reader, Store};
+
+/// How many Events may wait for the Store's writer at once.
+const IN_FLIGHT: usize = 256;
+
+/// Import Events from a HAR file or an NDJSON export (the kind is detected)
+///
+/// Events keep their bytes, headers, time and uid; ones already in the Store are skipped.
+///
+/// Example: hooktap import ayrshare.har
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A HAR file (from hooktap or a browser) or an NDJSON export
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+/// Runs `import`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let path = args.db.path();
+    // A current-thread runtime runs spawned inserts in spawn order, so ids follow file order.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let store = Store::open(&path, Durability::Normal)?;
+    let reader = Reader::open(&path)?;
+    let writer = store.writer();
+    let mut seen = Seen::default();
+    let (mut added, mut skipped) = (0u64, 0u64);
+    let mut ids: Option<(i64, i64)> = None;
+    let mut batch = Vec::with_capacity(IN_FLIGHT);
+    // Sends a batch and waits for it: memory stays bounded by IN_FLIGHT Events, and a
+    // current-thread runtime runs the spawned inserts in order, so ids follow the file.
+    let mut flush = |batch: &mut Vec<Imported>| -> anyhow::Result<()> {
+        runtime.block_on(async {
+            let mut tasks = JoinSet::new();
+            for item in batch.drain(..) {
+                let writer = writer.clone();
+                tasks.spawn(async move {
+                    let id = writer.insert_event(item.event, None).await?.event_id;
+                    // Deliveries go in as recorded; the Event's latest one is folded in as usual.
+                    for (new, result) in item.deliveries {
+                        let kind = new.kind;
+                        let d = writer.start_delivery(id, new).await?;
+                        writer.finish_delivery(d, id, kind, result).await?;
+                    }
+                    anyhow::Ok(id)
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                let id = done.context("an import task stopped")??;
+                added += 1;
+                let (lo, hi) = ids.get_or_insert((id, id));
+                *lo = (*lo).min(id);
+                *hi = (*hi).max(id);
+            }
+            Ok(())
+        })
+    };
+    let kind = import::read(&args.file, |item| {
+        let event = &item.event;
+        let exists = reader
+            .conn()
+            .prepare_cached("SELECT 1 FROM events WHERE uid = ?1")?
+            .query_row([&event.uid], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if exists || !seen.first(&event.uid) {
+            skipped += 1;
+            return Ok(());
+        }
+        batch.push(item);
+        if batch.len() >= IN_FLIGHT {
+            flush(&mut batch)?;
+        }
+        Ok(())
+    });
+    let kind = kind.and_then(|k| flush(&mut batch).map(|_| k));
+    let kind = kind?;
+    drop(writer);
+    store.close();
+    let what = match kind {
+        Kind::Har => "HAR",
+        Kind::Ndjson => "NDJSON",
+    };
+    let range = match ids {
+        Some((lo, hi)) if lo == hi => format!(" as #{lo}"),
+        Some((lo, hi)) => format!(" as #{lo}..#{hi}"),
+        None => String::new(),
+    };
+    println!(
+        "imported {added} event(s) from {what} {}{range}{}",
+        args.file.display(),
+        if skipped > 0 {
+            format!("; skipped {skipped} already in the Store")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}

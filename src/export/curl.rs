@@ -1,0 +1,96 @@
+//! curl commands: one per Event, repeated headers kept, the exact body fed on stdin (`head -c`
+//! trims the newline a heredoc adds; binary bodies go through `base64 -d`).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::event::{Delivery, Event};
+use crate::forward::is_hop_by_hop;
+use crate::store::EventSummary;
+
+/// Where the commands send when nothing else is known; `$HOOKTAP_TARGET` overrides it.
+const FALLBACK: &str = "http://localhost:3000";
+
+/// The Target of the latest Delivery: its URL minus the Event's path and query.
+pub fn last_target(event: &Event, deliveries: &[Delivery]) -> Option<String> {
+    let d = deliveries.last()?;
+    let suffix = event.path_and_query();
+    d.target.strip_suffix(&suffix).map(str::to_string)
+}
+
+/// Quotes `text` for a POSIX shell.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The shell command that sends `event` to `target` (default `${HOOKTAP_TARGET}` or
+/// [`FALLBACK`]).
+pub fn command(s: &EventSummary, e: &Event, target: Option<&str>) -> String {
+    let mut out = format!(
+        "# event #{} {} {} {}\n",
+        s.id,
+        crate::event::format_time(s.received_at),
+        s.provider,
+        s.event_type.as_deref().unwrap_or("")
+    );
+    let base = format!(
+        "\"${{HOOKTAP_TARGET:-{}}}\"",
+        target
+            .unwrap_or(FALLBACK)
+            .replace(['"', '$', '`', '\\'], "")
+    );
+    let mut curl = format!(
+        "curl -sS -X {} {base}{}",
+        quote(&e.method),
+        quote(&e.path_and_query())
+    );
+    for (name, value) in e.headers.iter() {
+        // curl writes these itself from the URL and the body.
+        if is_hop_by_hop(name, &e.headers)
+            || name.eq_ignore_ascii_case("host")
+            || name.eq_ignore_ascii_case("content-length")
+        {
+            continue;
+        }
+        let value = String::from_utf8_lossy(value);
+        // `-H 'name;'` is how curl sends a header with an empty value.
+        let header = if value.is_empty() {
+            format!("{name};")
+        } else {
+            format!("{name}: {value}")
+        };
+        curl.push_str(" \\\n  -H ");
+        curl.push_str(&quote(&header));
+    }
+    if e.body.is_empty() {
+        out.push_str(&curl);
+        out.push_str("\n\n");
+        return out;
+    }
+    curl.push_str(" \\\n  --data-binary @-");
+    match std::str::from_utf8(&e.body) {
+        Ok(text) if !text.contains('\0') => {
+            let mut tag = "HOOKTAP_BODY".to_string();
+            while text.lines().any(|l| l == tag) {
+                tag.push('_');
+            }
+            out.push_str(&format!(
+                "head -c {} <<'{tag}' | {curl}\n{text}\n{tag}\n\n",
+                e.body.len()
+            ));
+        }
+        _ => {
+            let encoded = STANDARD.encode(&e.body);
+            let lines: Vec<&str> = encoded
+                .as_bytes()
+                .chunks(76)
+                .map(|c| std::str::from_utf8(c).unwrap_or(""))
+                .collect();
+            out.push_str(&format!(
+                "base64 -d <<'HOOKTAP_BODY' | {curl}\n{}\nHOOKTAP_BODY\n\n",
+                lines.join("\n")
+            ));
+        }
+    }
+    out
+}

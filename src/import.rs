@@ -1,0 +1,346 @@
+//! Import: Events from a HAR file (ours or another tool's) or an NDJSON export, read back with
+//! their exact bytes and added with ingress `import`.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::event::{
+    Classification, DeliveryKind, DeliveryResult, Event, HeaderList, Ingress, Outcome, Signature,
+    new_uid, now_micros,
+};
+use crate::providers::Providers;
+use crate::store::NewDelivery;
+
+/// One Event read from a file, with the Deliveries recorded beside it (in hooktap's exports).
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub event: Event,
+    pub deliveries: Vec<(NewDelivery, DeliveryResult)>,
+}
+
+/// The kinds of file `import` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Har,
+    Ndjson,
+}
+
+/// Reads `path` and calls `each` with every Event in it, in file order. Returns the kind.
+pub fn read(
+    path: &Path,
+    mut each: impl FnMut(Imported) -> anyhow::Result<()>,
+) -> anyhow::Result<Kind> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut input = BufReader::new(file);
+    let mut first = String::new();
+    input
+        .read_line(&mut first)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    // An NDJSON export holds a whole object on its first line; a HAR is one document.
+    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&first)
+        && !map.contains_key("log")
+    {
+        let first = Value::Object(map);
+        each(with_deliveries(from_record(&first), Some(&first)).context("line 1")?)?;
+        for (i, line) in input.lines().enumerate() {
+            let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: Value = serde_json::from_str(&line)
+                .with_context(|| format!("line {} is not JSON", i + 2))?;
+            let imported = with_deliveries(from_record(&value), Some(&value));
+            each(imported.with_context(|| format!("line {}", i + 2))?)?;
+        }
+        return Ok(Kind::Ndjson);
+    }
+    let mut rest = first;
+    input
+        .read_to_string(&mut rest)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let doc: Value = serde_json::from_str(&rest).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is neither a HAR file nor an NDJSON export from hooktap ({e})",
+            path.display()
+        )
+    })?;
+    let entries = doc
+        .pointer("/log/entries")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            anyhow::anyhow!("{} has no log.entries: is it a HAR file?", path.display())
+        })?;
+    for (i, entry) in entries.iter().enumerate() {
+        let imported = with_deliveries(from_har(entry), entry.get("_hooktap"));
+        each(imported.with_context(|| format!("HAR entry {}", i + 1))?)?;
+    }
+    Ok(Kind::Har)
+}
+
+/// Adds the Deliveries that `record` (an NDJSON line or a HAR entry's `_hooktap`) lists.
+fn with_deliveries(
+    event: anyhow::Result<Event>,
+    record: Option<&Value>,
+) -> anyhow::Result<Imported> {
+    let event = event?;
+    let list = record
+        .and_then(|r| r.get("deliveries"))
+        .and_then(Value::as_array);
+    let deliveries = list
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, d)| delivery(d).with_context(|| format!("delivery {}", i + 1)))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Imported { event, deliveries })
+}
+
+/// A Delivery in the shape of `show --json`.
+fn delivery(d: &Value) -> anyhow::Result<(NewDelivery, DeliveryResult)> {
+    let kind = text(d, "kind")
+        .and_then(DeliveryKind::parse)
+        .context("no known \"kind\"")?;
+    let outcome = text(d, "outcome")
+        .and_then(Outcome::parse)
+        .context("no known \"outcome\"")?;
+    let new = NewDelivery {
+        kind,
+        target: text(d, "target").context("no \"target\"")?.to_string(),
+        started_at: time(d, "started_at").unwrap_or_else(now_micros),
+    };
+    let result = DeliveryResult {
+        outcome,
+        status: d.get("status").and_then(Value::as_u64).map(|s| s as u16),
+        headers: header_pairs(d)?,
+        body: body(d, "body", Some("body_base64"))?,
+        error: text(d, "error").map(str::to_string),
+        duration_us: d
+            .get("duration_ms")
+            .and_then(Value::as_f64)
+            .map_or(0, |ms| (ms * 1000.0) as i64),
+    };
+    Ok((new, result))
+}
+
+/// `headers` as `[[name, value], ...]`.
+fn header_pairs(v: &Value) -> anyhow::Result<HeaderList> {
+    let mut headers = HeaderList::default();
+    for pair in v
+        .get("headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match (
+            pair.get(0).and_then(Value::as_str),
+            pair.get(1).and_then(Value::as_str),
+        ) {
+            (Some(n), Some(val)) => headers.push(n, val.as_bytes().to_vec()),
+            _ => anyhow::bail!("a header is not a [name, value] pair"),
+        }
+    }
+    Ok(headers)
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn time(v: &Value, key: &str) -> Option<i64> {
+    text(v, key)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp_micros())
+}
+
+/// A body from `text` (+ `encoding: base64`) or `body` / `body_base64`.
+fn body(v: &Value, text_key: &str, base64_key: Option<&str>) -> anyhow::Result<Bytes> {
+    let base64 = |s: &str| {
+        STANDARD
+            .decode(s.as_bytes())
+            .map(Bytes::from)
+            .context("a body marked base64 does not decode")
+    };
+    if let Some(b) = base64_key.and_then(|k| text(v, k)) {
+        return base64(b);
+    }
+    match text(v, text_key) {
+        Some(t) if text(v, "encoding") == Some("base64") => base64(t),
+        Some(t) => Ok(Bytes::from(t.to_string())),
+        None => Ok(Bytes::new()),
+    }
+}
+
+/// Classification from exported fields when present, else worked out from the request.
+fn class(v: Option<&Value>, headers: &HeaderList, body: &[u8]) -> Classification {
+    let Some(v) = v.filter(|v| text(v, "provider").is_some()) else {
+        return Providers::default().classify(headers, body);
+    };
+    let field = |k: &str| text(v, k).map(str::to_string);
+    Classification {
+        provider: field("provider").unwrap_or_else(|| "unknown".into()),
+        event_type: field("event_type"),
+        provider_event_id: field("provider_event_id"),
+        summary: field("summary"),
+        signature: text(v, "signature")
+            .and_then(Signature::parse)
+            .unwrap_or(Signature::Unchecked),
+        signature_detail: None,
+    }
+}
+
+/// An Event from one record of an NDJSON export (the `show --json` shape).
+pub fn from_record(v: &Value) -> anyhow::Result<Event> {
+    let method = text(v, "method").context("no \"method\": not an NDJSON export from hooktap")?;
+    let path = text(v, "path").context("no \"path\": not an NDJSON export from hooktap")?;
+    let mut headers = HeaderList::default();
+    for pair in v
+        .get("headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match (
+            pair.get(0).and_then(Value::as_str),
+            pair.get(1).and_then(Value::as_str),
+        ) {
+            (Some(n), Some(val)) => headers.push(n, val.as_bytes().to_vec()),
+            _ => anyhow::bail!("a header is not a [name, value] pair"),
+        }
+    }
+    let body = body(v, "body", Some("body_base64"))?;
+    Ok(Event {
+        uid: text(v, "uid").map(str::to_string).unwrap_or_else(new_uid),
+        received_at: time(v, "received_at").unwrap_or_else(now_micros),
+        ingress: Ingress::Import,
+        method: method.to_string(),
+        path: path.to_string(),
+        query: text(v, "query").map(str::to_string),
+        remote_addr: text(v, "remote_addr").map(str::to_string),
+        class: class(Some(v), &headers, &body),
+        headers,
+        body,
+        derived_from: None,
+    })
+}
+
+/// An Event from one HAR entry; only `request.method` and `request.url` are required.
+pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
+    let request = entry.get("request").context("no \"request\"")?;
+    let method = text(request, "method").context("no request.method")?;
+    let url = text(request, "url").context("no request.url")?;
+    let target = match url.find("://") {
+        Some(at) => {
+            let rest = &url[at + 3..];
+            rest.find('/').map(|i| &rest[i..]).unwrap_or("/")
+        }
+        None => url,
+    };
+    let target = target.split('#').next().unwrap_or("/");
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_string())),
+        None => (target, None),
+    };
+    let mut headers = HeaderList::default();
+    for h in request
+        .get("headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (Some(n), Some(val)) = (text(h, "name"), text(h, "value")) else {
+            anyhow::bail!("a request header has no name or value");
+        };
+        // HTTP/2 pseudo-headers (`:authority`) are not headers of the request we replay.
+        if !n.starts_with(':') {
+            headers.push(n, val.as_bytes().to_vec());
+        }
+    }
+    let body = match request.get("postData") {
+        Some(post) => body(post, "text", None)?,
+        None => Bytes::new(),
+    };
+    let ours = entry.get("_hooktap");
+    Ok(Event {
+        uid: ours
+            .and_then(|h| text(h, "uid"))
+            .map(str::to_string)
+            .unwrap_or_else(new_uid),
+        received_at: ours
+            .and_then(|h| time(h, "received_at"))
+            .or_else(|| time(entry, "startedDateTime"))
+            .unwrap_or_else(now_micros),
+        ingress: Ingress::Import,
+        method: method.to_string(),
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.to_string()
+        },
+        query,
+        remote_addr: ours
+            .and_then(|h| text(h, "remote_addr"))
+            .map(str::to_string),
+        class: class(ours, &headers, &body),
+        headers,
+        body,
+        derived_from: None,
+    })
+}
+
+/// Keeps uids seen in this import, to skip an Event the file holds twice.
+#[derive(Default)]
+pub struct Seen(HashSet<String>);
+
+impl Seen {
+    /// Whether `uid` is new (and remembers it).
+    pub fn first(&mut self, uid: &str) -> bool {
+        self.0.insert(uid.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_har_entry_from_another_tool_imports() {
+        let entry = json!({
+            "startedDateTime": "2026-01-02T03:04:05.000Z",
+            "request": {"method": "POST", "url": "https://example.com/hooks/x?a=1#frag",
+                        "headers": [{"name": ":authority", "value": "example.com"},
+                                    {"name": "Content-Type", "value": "text/plain"}],
+                        "postData": {"mimeType": "text/plain", "text": "hi"}},
+            "response": {"status": 200}
+        });
+        let e = from_har(&entry).unwrap();
+        assert_eq!((e.method.as_str(), e.path.as_str()), ("POST", "/hooks/x"));
+        assert_eq!(e.query.as_deref(), Some("a=1"));
+        assert_eq!(e.headers.len(), 1);
+        assert_eq!(&e.body[..], b"hi");
+        assert_eq!(e.received_at, 1_767_323_045_000_000);
+        assert_eq!(e.ingress, Ingress::Import);
+        // No body, no headers: still an Event.
+        let e = from_har(&json!({"request": {"method": "GET", "url": "http://x"}})).unwrap();
+        assert_eq!((e.path.as_str(), e.body.len()), ("/", 0));
+        let err = from_har(&json!({"response": {}})).unwrap_err().to_string();
+        assert!(err.contains("no \"request\""), "{err}");
+    }
+
+    #[test]
+    fn base64_bodies_decode() {
+        let e = from_record(&json!({"method": "POST", "path": "/", "body_base64": "/wA="}));
+        assert_eq!(&e.unwrap().body[..], &[0xff, 0x00]);
+        let bad = from_record(&json!({"method": "POST", "path": "/", "body_base64": "!!"}));
+        assert!(bad.unwrap_err().to_string().contains("does not decode"));
+        assert!(from_record(&json!({"path": "/"})).is_err());
+    }
+}

@@ -1,0 +1,451 @@
+//! History through the real binary: filters, list, show, replay, export/import, prune,
+//! completions, and reading while `listen` writes.
+
+#[path = "history/live.rs"]
+mod live;
+#[path = "history/support.rs"]
+mod support;
+#[path = "history/transfer.rs"]
+mod transfer;
+
+use std::process::Command;
+
+use serde_json::Value;
+use support::{Target, answer, event, fill, hooktap, ids, ok, temp_db};
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn list_filters_by_indexed_and_body_terms() {
+    let (_dir, db) = temp_db();
+    let t = "http://127.0.0.1:9";
+    let got = fill(
+        &db,
+        vec![
+            (
+                event(
+                    "ayrshare",
+                    Some("social.unlink"),
+                    "/hooks/a",
+                    br#"{"platform":"instagram"}"#,
+                ),
+                Some((t, answer(Some(500), "{}"))),
+            ),
+            (
+                event(
+                    "ayrshare",
+                    Some("scheduled"),
+                    "/hooks/a",
+                    br#"{"platform":"facebook"}"#,
+                ),
+                Some((t, answer(Some(200), "{}"))),
+            ),
+            (
+                event("github", Some("push"), "/gh", br#"{"ref":"main"}"#),
+                Some((t, answer(Some(503), "{}"))),
+            ),
+            (
+                event(
+                    "ayrshare",
+                    Some("social.link"),
+                    "/hooks/b",
+                    br#"{"platform":"instagram"}"#,
+                ),
+                Some((t, answer(None, ""))),
+            ),
+        ],
+    );
+    let [a, b, c, d] = got[..] else { panic!() };
+    assert_eq!(ids(&ok(&db, &["list", "--json"])), vec![d, c, b, a]);
+    assert_eq!(
+        ids(&ok(&db, &["list", "--json", "--reverse", "-n", "2"])),
+        vec![a, b]
+    );
+    assert_eq!(
+        ids(&ok(
+            &db,
+            &["list", "--json", "provider:ayrshare", "status:5xx"]
+        )),
+        vec![a]
+    );
+    assert_eq!(
+        ids(&ok(&db, &["list", "--json", "type:social.*"])),
+        vec![d, a]
+    );
+    assert_eq!(
+        ids(&ok(&db, &["list", "--json", "outcome:failed"])),
+        vec![d]
+    );
+    assert_eq!(
+        ids(&ok(
+            &db,
+            &[
+                "list",
+                "--json",
+                "json:.platform=instagram",
+                "path:/hooks/*"
+            ]
+        )),
+        vec![d, a]
+    );
+    assert_eq!(
+        ids(&ok(
+            &db,
+            &["list", "--json", "INSTAGRAM", "--", "-status:5xx"]
+        )),
+        vec![d]
+    );
+    assert_eq!(
+        ids(&ok(&db, &["list", "--json", "header:x-dup=two", "id:2..3"])),
+        vec![c, b]
+    );
+    assert_eq!(ids(&ok(&db, &["list", "--json", "main"])), vec![c]);
+    let table = ok(&db, &["list"]);
+    assert!(
+        table.contains("ayrshare social.unlink") && table.contains("500"),
+        "{table}"
+    );
+    assert!(
+        !table.contains('\x1b'),
+        "no colour when not a terminal: {table}"
+    );
+    assert!(ok(&db, &["list", "provider:stripe"]).contains("No events match"));
+}
+
+#[test]
+fn a_bad_filter_names_its_column() {
+    let (_dir, db) = temp_db();
+    let out = hooktap(&db, &["list", "stauts:5xx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: unknown field 'stauts' at column 1 (did you mean 'status'?)"
+    );
+    let out = hooktap(
+        &db,
+        &["export", "provider:x", "status:abc", "--format", "ndjson"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad status 'abc' at column 12"));
+}
+
+#[test]
+fn show_handles_unknown_ids_bodies_and_headers() {
+    let (_dir, db) = temp_db();
+    let out = hooktap(&db, &["show", "999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: no event #999"
+    );
+    let body = b"{\"a\":{\"b\":[1,2]},\"z\":0}";
+    let binary = [0u8, 159, 146, 150, b'x'];
+    let got = fill(
+        &db,
+        vec![
+            (
+                event("ayrshare", None, "/a", body),
+                Some(("http://127.0.0.1:9", answer(Some(200), "{}"))),
+            ),
+            (event("unknown", None, "/bin", &binary), None),
+        ],
+    );
+    let raw = hooktap(&db, &["show", &got[0].to_string(), "--body"]);
+    assert_eq!(raw.stdout, body);
+    let text = ok(&db, &["show", &format!("#{}", got[0])]);
+    assert!(text.contains("  {\n    \"a\": {\n      \"b\": ["), "{text}");
+    assert!(
+        text.contains("Delivery #1 original -> http://127.0.0.1:9/a"),
+        "{text}"
+    );
+    let headers = ok(&db, &["show", &got[0].to_string(), "--headers"]);
+    assert!(headers.contains("X-Dup: one\nX-Dup: two\n"), "{headers}");
+    let text = ok(&db, &["show", &got[1].to_string()]);
+    assert!(text.contains("00000000  00 9f 92 96 78"), "{text}");
+    let full = json(&ok(&db, &["show", &got[1].to_string(), "--json"]));
+    assert_eq!(full["body_base64"], "AJ+Slng=");
+}
+
+#[test]
+fn replay_goes_to_the_last_target_and_records_a_delivery() {
+    let (_dir, db) = temp_db();
+    let target = Target::start();
+    let body = br#"{"action":"social","fail":1}"#;
+    let got = fill(
+        &db,
+        vec![(
+            event("ayrshare", None, "/hooks/a", body),
+            Some((&target.url, answer(Some(500), r#"{"error":"boom"}"#))),
+        )],
+    );
+    let id = got[0].to_string();
+    let line = ok(&db, &["replay", &id]);
+    assert!(
+        line.contains("500") && line.contains(&format!("#{id}")),
+        "{line}"
+    );
+    let seen = target.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "/hooks/a");
+    assert_eq!(&seen[0].body[..], body);
+    let dups: Vec<_> = seen[0]
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-dup")
+        .collect();
+    assert_eq!(dups.len(), 2, "repeated headers kept");
+    let rec = json(&ok(&db, &["show", &id, "--json"]));
+    assert_eq!(rec["deliveries"].as_array().unwrap().len(), 2);
+    assert_eq!(rec["deliveries"][1]["kind"], "replay");
+    assert_eq!(
+        rec["deliveries"][1]["target"],
+        format!("{}/hooks/a", target.url)
+    );
+    assert_eq!(ids(&ok(&db, &["list", "--json", "replayed"])), vec![got[0]]);
+    let diff = ok(&db, &["show", &id, "--diff"]);
+    assert!(diff.contains("status: 500 (same)"), "{diff}");
+    assert!(
+        diff.contains("-  \"error\": \"boom\"\n+  \"n\": 1,\n+  \"ok\": false\n"),
+        "{diff}"
+    );
+
+    // A Target that is down: a failed Delivery is recorded and said; the Event is untouched.
+    let out = hooktap(&db, &["replay", &id, "--to", "http://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("connection refused"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the replay failed"));
+    let rec = json(&ok(&db, &["show", &id, "--json"]));
+    assert_eq!(rec["deliveries"][2]["outcome"], "failed");
+    assert_eq!(rec["body"], std::str::from_utf8(body).unwrap());
+    assert_eq!(hooktap(&db, &["show", &id, "--body"]).stdout, body);
+
+    let out = hooktap(&db, &["replay", "999"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: no event #999"
+    );
+    // This Event is from no known provider: there is nothing to re-sign it with.
+    let out = hooktap(&db, &["replay", &id, "--resign"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot re-sign event"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn replay_by_filter_goes_in_arrival_order_and_dry_run_sends_nothing() {
+    let (_dir, db) = temp_db();
+    let target = Target::start();
+    let t = target.url.as_str();
+    let got = fill(
+        &db,
+        vec![
+            (
+                event("ayrshare", None, "/one", b"1"),
+                Some((t, answer(Some(500), ""))),
+            ),
+            (
+                event("github", None, "/two", b"2"),
+                Some((t, answer(Some(500), ""))),
+            ),
+            (
+                event("ayrshare", None, "/three", b"3"),
+                Some((t, answer(Some(500), ""))),
+            ),
+        ],
+    );
+    let dry = ok(&db, &["replay", "provider:ayrshare", "--dry-run"]);
+    assert_eq!(dry.lines().count(), 2, "{dry}");
+    assert!(target.requests().is_empty());
+    let out = ok(&db, &["replay", "provider:ayrshare"]);
+    assert_eq!(out.lines().count(), 2);
+    let paths: Vec<String> = target.requests().into_iter().map(|s| s.path).collect();
+    assert_eq!(paths, vec!["/one", "/three"]);
+    assert_eq!(
+        ids(&ok(&db, &["list", "--json", "replayed"])),
+        vec![got[2], got[0]]
+    );
+}
+
+#[test]
+fn replay_edit_stores_a_new_event_and_sends_it() {
+    let (dir, db) = temp_db();
+    let target = Target::start();
+    let got = fill(
+        &db,
+        vec![(
+            event("ayrshare", None, "/hooks/a", br#"{"n":"old"}"#),
+            Some((&target.url, answer(Some(200), ""))),
+        )],
+    );
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/old/new/; s/X-Dup: two/X-Dup: 2/' \"$1\"\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&editor)
+        .status()
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hooktap"))
+        .args(["replay", &got[0].to_string(), "--edit"])
+        .env("HOOKTAP_DB", &db)
+        .env("EDITOR", &editor)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = target.requests();
+    assert_eq!(&seen[0].body[..], br#"{"n":"new"}"#);
+    let rows = ids(&ok(&db, &["list", "--json"]));
+    assert_eq!(rows.len(), 2);
+    let edited = json(&ok(&db, &["show", &rows[0].to_string(), "--json"]));
+    assert_eq!(edited["ingress"], "edit");
+    assert_eq!(edited["derived_from"], got[0]);
+    assert_eq!(edited["deliveries"][0]["kind"], "replay");
+    let original = json(&ok(&db, &["show", &got[0].to_string(), "--json"]));
+    assert_eq!(
+        original["body"], r#"{"n":"old"}"#,
+        "the original stays untouched"
+    );
+}
+
+#[test]
+fn prune_by_count_age_and_filter() {
+    let (_dir, db) = temp_db();
+    let mut items = Vec::new();
+    for i in 0..10 {
+        let mut e = event(
+            if i % 2 == 0 { "ayrshare" } else { "github" },
+            None,
+            "/p",
+            b"{}",
+        );
+        e.received_at -= (10 - i) * 86_400_000_000; // one a day, the oldest 10 days ago
+        items.push((e, None));
+    }
+    let got = fill(&db, items);
+    assert_eq!(
+        ok(&db, &["prune", "--keep", "3", "--dry-run"]).trim(),
+        "would delete 7 event(s)"
+    );
+    assert_eq!(ids(&ok(&db, &["list", "--json"])).len(), 10);
+    ok(&db, &["prune", "--older-than", "8d", "provider:github"]);
+    assert!(!ids(&ok(&db, &["list", "--json"])).contains(&got[1]));
+    assert!(ids(&ok(&db, &["list", "--json"])).contains(&got[0]));
+    assert!(ok(&db, &["prune", "--keep", "3"]).contains("deleted 6 event(s)"));
+    assert_eq!(
+        ids(&ok(&db, &["list", "--json"])),
+        vec![got[9], got[8], got[7]]
+    );
+    let out = hooktap(&db, &["prune"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn completions_and_help_with_examples() {
+    let (_dir, db) = temp_db();
+    for shell in ["bash", "zsh", "fish"] {
+        assert!(ok(&db, &["completions", shell]).contains("hooktap"));
+    }
+    for cmd in [
+        "list",
+        "show",
+        "replay",
+        "export",
+        "import",
+        "prune",
+        "completions",
+    ] {
+        let help = ok(&db, &[cmd, "--help"]);
+        assert!(
+            help.contains("Example"),
+            "{cmd} --help has an example: {help}"
+        );
+    }
+}
+
+#[test]
+fn reader_pages_by_id_and_scans_past_a_batch_for_body_terms() {
+    use hooktap::filter::{self, Order, Page};
+    use hooktap::store::Reader;
+    let (_dir, db) = temp_db();
+    let items = (0..700)
+        .map(|i| {
+            let body = if i % 100 == 0 {
+                format!("needle {i}")
+            } else {
+                format!("hay {i}")
+            };
+            (event("x", None, "/p", body.as_bytes()), None)
+        })
+        .collect();
+    let got = fill(&db, items);
+    let reader = Reader::open(&db).unwrap();
+    let all = filter::parse("").unwrap();
+    let page = reader.list(&all, &Page::first(3)).unwrap();
+    let first: Vec<i64> = page.iter().map(|s| s.id).collect();
+    assert_eq!(first, vec![got[699], got[698], got[697]]);
+    let older = Page {
+        before: Some(got[697]),
+        ..Page::first(2)
+    };
+    let next: Vec<i64> = reader
+        .list(&all, &older)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(next, vec![got[696], got[695]]);
+    let newer = Page {
+        after: Some(got[695]),
+        order: Order::OldestFirst,
+        ..Page::first(2)
+    };
+    let back: Vec<i64> = reader
+        .list(&all, &newer)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(back, vec![got[696], got[697]]);
+    // Matches are 300+ rows apart: the scan crosses batches until the page is full.
+    let needle = filter::parse("needle").unwrap();
+    let found: Vec<i64> = reader
+        .list(&needle, &Page::first(5))
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        found,
+        vec![got[600], got[500], got[400], got[300], got[200]]
+    );
+    let rest = Page {
+        before: Some(got[200]),
+        ..Page::first(5)
+    };
+    let found: Vec<i64> = reader
+        .list(&needle, &rest)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(found, vec![got[100], got[0]]);
+    assert_eq!(reader.ids(&needle, Order::OldestFirst).unwrap().len(), 7);
+    assert_eq!(
+        reader
+            .count_indexed(&filter::parse("id:10..19").unwrap())
+            .unwrap(),
+        10
+    );
+}
