@@ -258,14 +258,16 @@ fn fail_all(cmds: impl Iterator<Item = Command>, cause: &str) {
 
 /// Runs `f` in a savepoint: kept on success, undone on failure.
 fn atomically<T>(tx: &Transaction<'_>, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    tx.execute_batch("SAVEPOINT cmd")?;
+    // Cached statements: compiling these per command would cost more than the command.
+    tx.prepare_cached("SAVEPOINT cmd")?.execute([])?;
     match f() {
         Ok(v) => {
-            tx.execute_batch("RELEASE cmd")?;
+            tx.prepare_cached("RELEASE cmd")?.execute([])?;
             Ok(v)
         }
         Err(e) => {
-            tx.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?;
+            tx.prepare_cached("ROLLBACK TO cmd")?.execute([])?;
+            tx.prepare_cached("RELEASE cmd")?.execute([])?;
             Err(e)
         }
     }
