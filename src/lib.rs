@@ -23,3 +23,4 @@ pub mod providers;
 pub mod record;
 pub mod store;
 pub mod tls;
+pub mod tunnel;

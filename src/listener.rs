@@ -209,7 +209,8 @@ async fn handle(
     response(capture.handle(incoming).await)
 }
 
-fn too_large(max: u64) -> Answer {
+/// `413` naming the limit.
+pub fn too_large(max: u64) -> Answer {
     Answer::text(
         413,
         &format!(
@@ -220,7 +221,8 @@ fn too_large(max: u64) -> Answer {
 }
 
 /// Reads the whole body, at most `max_body` bytes, giving up on a pause over `body_timeout`.
-async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer> {
+/// (Also used by the Relay and the Agent.)
+pub async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer> {
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut total = 0u64;
@@ -253,7 +255,8 @@ async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer
     Ok(first.unwrap_or_else(|| rest.freeze()))
 }
 
-fn response(answer: Answer) -> Response<Full<Bytes>> {
+/// The HTTP response for an [`Answer`].
+pub fn response(answer: Answer) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(answer.body));
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let headers = response.headers_mut();
@@ -269,7 +272,7 @@ fn response(answer: Answer) -> Response<Full<Bytes>> {
 }
 
 /// A response after which hooktap closes the connection (the rest of the stream is untrusted).
-fn closing(answer: Answer) -> Response<Full<Bytes>> {
+pub fn closing(answer: Answer) -> Response<Full<Bytes>> {
     let mut r = response(answer);
     r.headers_mut()
         .insert(http::header::CONNECTION, HeaderValue::from_static("close"));

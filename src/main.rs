@@ -19,6 +19,7 @@ enum Command {
     Listen(cmd::listen::Args),
     List(cmd::list::Args),
     Show(cmd::show::Args),
+    Relay(cmd::relay::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(args))),
         Command::List(args) => cmd::list::run(args),
         Command::Show(args) => cmd::show::run(args),
+        Command::Relay(args) => runtime().and_then(|rt| rt.block_on(cmd::relay::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

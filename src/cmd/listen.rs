@@ -70,6 +70,8 @@ pub struct Args {
     /// A signing secret for a provider, e.g. ayrshare=s3cret (repeatable)
     #[arg(long = "secret", value_name = "PROVIDER=SECRET")]
     pub secrets: Vec<String>,
+    #[command(flatten)]
+    pub relay: crate::tunnel::agent::RelayArgs,
 }
 
 /// `--respond`.
@@ -137,12 +139,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         max_connections: args.max_connections,
         ..Limits::default()
     };
+    let tunnel = crate::tunnel::start::spawn(
+        &args.relay,
+        capture.clone(),
+        &limits,
+        format == Format::Text,
+        shutdown.clone(),
+    )?;
     listener::serve(socket, tls, capture.clone(), limits, shutdown).await;
+    let tunnel = match tunnel {
+        Some(t) => t.finish().await,
+        None => Ok(()),
+    };
     drop(capture);
     store.close();
     let _ = printer.await;
     eprintln!("hooktap stopped; the Store is flushed");
-    Ok(())
+    tunnel
 }
 
 fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {

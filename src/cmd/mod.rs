@@ -2,6 +2,7 @@
 
 pub mod list;
 pub mod listen;
+pub mod relay;
 pub mod show;
 
 use std::path::PathBuf;

@@ -1,0 +1,15 @@
+//! The Tunnel: a Relay on a public host keeps webhooks for Channels until the Agent
+//! (`hooktap listen --relay ...`) that dialled out to it has committed them.
+//!
+//! [`protocol`] holds the handshake and constants, [`wire`] how an Event crosses, [`relay`] and
+//! [`hub`] the Relay's server and Channels, [`relay_store`] its database, [`agent`] the
+//! laptop's side, [`backoff`] its reconnect timing.
+
+pub mod agent;
+pub mod backoff;
+pub mod hub;
+pub mod protocol;
+pub mod relay;
+pub mod relay_store;
+pub mod start;
+pub mod wire;
