@@ -221,9 +221,6 @@ mod tests {
         keys.sort();
         assert_eq!(keys, want);
         assert!(s.to_json().contains("\"duration_ms\":3.2"));
-        assert!(
-            s.to_json()
-                .contains("\"received_at\":\"2026-11-27T17:20:00.123456Z\"")
-        );
+        assert!(s.to_json().contains("\"received_at\":\"2026-11-27T17:20:00.123456Z\""));
     }
 }
