@@ -46,6 +46,8 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const PING_INTERVAL: Duration = Duration::from_secs(15);
 /// Tunnel connections (handshaking or open) one Channel may hold at once.
 pub const MAX_CHANNEL_CONNECTIONS: usize = 4;
+/// Largest Upgrade request head: a real one is a few hundred bytes (`431` beyond).
+pub const MAX_HANDSHAKE_BYTES: usize = 8 << 10;
 /// Longest Channel name.
 pub const MAX_CHANNEL_NAME: usize = 63;
 
@@ -102,6 +104,12 @@ pub fn request(
 /// Checks the shape of an Upgrade request (not the token: the Relay does that against its
 /// Store) and returns what it asks for.
 pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Refusal> {
+    if head_size(headers) > MAX_HANDSHAKE_BYTES {
+        return Err(Refusal::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("a Tunnel handshake is at most {MAX_HANDSHAKE_BYTES} bytes"),
+        ));
+    }
     let text = |name: &str| {
         headers
             .get(name)
@@ -153,6 +161,16 @@ pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Re
         agent: text(H_AGENT).unwrap_or("").chars().take(64).collect(),
         takeover: text(H_TAKEOVER) == Some("1"),
     })
+}
+
+/// The size of a request's headers as sent (name, `: `, value, CRLF each). hyper's own head
+/// limit applies only while a head is still incomplete, so a head that arrives in one read can
+/// exceed it: this is checked after parsing too.
+pub fn head_size(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum()
 }
 
 /// Channel names: 1 to 63 of `a-z`, `0-9`, `-` and `_`, starting with a letter or digit (they
@@ -248,6 +266,11 @@ mod tests {
         with_channel[2].1 = "Bad/Name";
         let bad = parse(&get, &handshake_headers(&with_channel)).unwrap_err();
         assert!(bad.message.contains("not a Channel name"));
+        let pad = "p".repeat(MAX_HANDSHAKE_BYTES);
+        let mut big = base.to_vec();
+        big.push(("x-pad", &pad));
+        let big = parse(&get, &handshake_headers(&big)).unwrap_err();
+        assert_eq!(big.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     }
 
     #[test]

@@ -176,6 +176,9 @@ async fn webhook(
         ));
     }
     let h = req.headers();
+    if protocol::head_size(h) > MAX_HEAD_BYTES {
+        return listener::closing(Answer::text(431, "request headers too large"));
+    }
     if h.contains_key(http::header::TRANSFER_ENCODING)
         && h.contains_key(http::header::CONTENT_LENGTH)
     {

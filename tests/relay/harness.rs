@@ -1,0 +1,482 @@
+//! Test harness: certificates made with rcgen, the real `hooktap` binary as Relay and Agent
+//! (with their output lines), an in-process Target that records what it gets, a provider that
+//! posts over TLS, and direct looks into both databases.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hooktap::event::HeaderList;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hooktap");
+
+/// A CA and a server certificate for `localhost` and `127.0.0.1` signed by it, as PEM files.
+pub struct Certs {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+pub fn certs(dir: &Path) -> Certs {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let c = Certs {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    std::fs::write(&c.ca, ca.pem()).unwrap();
+    std::fs::write(&c.cert, cert.pem()).unwrap();
+    std::fs::write(&c.key, key.serialize_pem()).unwrap();
+    c
+}
+
+/// A running `hooktap` process whose stdout and stderr lines are collected.
+pub struct Proc {
+    pub child: Child,
+    name: String,
+    lines: Arc<(Mutex<Vec<String>>, Condvar)>,
+    cursor: usize,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, args: &[String]) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("HOOKTAP_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let out: Box<dyn Read + Send> = Box::new(child.stdout.take().unwrap());
+        let err: Box<dyn Read + Send> = Box::new(child.stderr.take().unwrap());
+        for stream in [out, err] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.0.lock().unwrap().push(line);
+                    lines.1.notify_all();
+                }
+            });
+        }
+        Proc {
+            child,
+            name: name.into(),
+            lines,
+            cursor: 0,
+        }
+    }
+
+    /// Waits for a line (after the last one waited for) containing `needle`.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let (lock, cvar) = &*self.lines;
+        let mut lines = lock.lock().unwrap();
+        loop {
+            if let Some(i) = lines[self.cursor..].iter().position(|l| l.contains(needle)) {
+                self.cursor += i + 1;
+                return lines[self.cursor - 1].clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!(
+                    "{}: no line with {needle:?} within {timeout:?}; output:\n{}",
+                    self.name,
+                    lines.join("\n")
+                );
+            }
+            lines = cvar.wait_timeout(lines, left).unwrap().0;
+        }
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.lines.0.lock().unwrap().join("\n")
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{} still running after {timeout:?}; output:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Relay started on `port` (0: any), returning it with its port.
+pub fn relay(dir: &Path, certs: &Certs, port: u16, extra: &[&str]) -> (Proc, u16) {
+    let mut args: Vec<String> = [
+        "relay",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--tls-cert",
+        certs.cert.to_str().unwrap(),
+        "--tls-key",
+        certs.key.to_str().unwrap(),
+        "--db",
+        dir.join("relay.db").to_str().unwrap(),
+        "--handshake-timeout",
+        "1s",
+        "--ping",
+        "1s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut p = Proc::spawn("relay", &args);
+    let line = p.wait_for("listening on https://127.0.0.1:", Duration::from_secs(20));
+    let port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
+    (p, port)
+}
+
+/// `hooktap relay channel ...`; returns stdout (the token for add and rotate).
+pub fn channel(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["relay", "channel"])
+        .args(args)
+        .arg("--db")
+        .arg(dir.join("relay.db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "channel {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// An Agent for `channel` on the Relay at `port`, forwarding to `target`, with short test
+/// timings. Does not wait for it to connect.
+pub fn agent(
+    dir: &Path,
+    certs: &Certs,
+    port: u16,
+    channel: &str,
+    token: &str,
+    target: &str,
+    extra: &[&str],
+) -> Proc {
+    let mut args: Vec<String> = [
+        "listen",
+        "--port",
+        "0",
+        "--no-tui",
+        "--forward",
+        target,
+        "--db",
+        dir.join(format!("agent-{channel}.db")).to_str().unwrap(),
+        "--relay",
+        &format!("https://localhost:{port}"),
+        "--channel",
+        channel,
+        "--token",
+        token,
+        "--relay-ca",
+        certs.ca.to_str().unwrap(),
+        "--relay-ping",
+        "1s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if !extra.contains(&"--relay-backoff-min") {
+        args.extend(["--relay-backoff-min", "50ms", "--relay-backoff-max", "1s"].map(String::from));
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Proc::spawn(&format!("agent {channel}"), &args)
+}
+
+/// What the Target received.
+#[derive(Clone, Debug)]
+pub struct Got {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Bytes,
+}
+
+/// An app on 127.0.0.1 that records every request and answers `201 app-ok`.
+pub struct Target {
+    pub url: String,
+    pub got: Arc<Mutex<Vec<Got>>>,
+}
+
+impl Target {
+    pub async fn start() -> Target {
+        Target::slow(Duration::ZERO).await
+    }
+
+    /// A Target that takes `delay` to answer each request.
+    pub async fn slow(delay: Duration) -> Target {
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", socket.local_addr().unwrap());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let record = got.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = socket.accept().await else {
+                    return;
+                };
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: http::Request<hyper::body::Incoming>| {
+                            let record = record.clone();
+                            async move {
+                                let (parts, body) = req.into_parts();
+                                let body = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes())
+                                    .unwrap_or_default();
+                                tokio::time::sleep(delay).await;
+                                record.lock().unwrap().push(Got {
+                                    method: parts.method.to_string(),
+                                    path: parts.uri.to_string(),
+                                    headers: parts
+                                        .headers
+                                        .iter()
+                                        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                                        .collect(),
+                                    body,
+                                });
+                                let r = http::Response::builder()
+                                    .status(201)
+                                    .header("x-app", "yes")
+                                    .body(Full::new(Bytes::from_static(b"app-ok")))
+                                    .unwrap();
+                                Ok::<_, std::convert::Infallible>(r)
+                            }
+                        },
+                    );
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+        });
+        Target { url, got }
+    }
+
+    pub fn count(&self) -> usize {
+        self.got.lock().unwrap().len()
+    }
+
+    pub fn bodies(&self) -> Vec<String> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|g| String::from_utf8_lossy(&g.body).into_owned())
+            .collect()
+    }
+}
+
+pub type HttpsClient = Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+/// A webhook sender that trusts the test CA.
+pub fn provider(certs: &Certs) -> HttpsClient {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(&certs.ca).unwrap();
+    for c in rustls_pki_types_pem(&pem) {
+        roots.add(c).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new()).build(https)
+}
+
+fn rustls_pki_types_pem(pem: &[u8]) -> Vec<pki_types::CertificateDer<'static>> {
+    use pki_types::pem::PemObject;
+    pki_types::CertificateDer::pem_slice_iter(pem)
+        .map(|c| c.unwrap())
+        .collect()
+}
+
+/// An answer as the provider saw it.
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+pub async fn post(
+    client: &HttpsClient,
+    url: &str,
+    headers: &[(&str, &[u8])],
+    body: impl Into<Bytes>,
+) -> Reply {
+    let mut req = http::Request::post(url);
+    for (n, v) in headers {
+        req = req.header(*n, http::HeaderValue::from_bytes(v).unwrap());
+    }
+    let resp = client
+        .request(req.body(Full::new(body.into())).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = resp.into_parts();
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+/// Polls `f` until it is true or `timeout` passes; returns whether it became true.
+pub async fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    f()
+}
+
+/// Events waiting on the Relay (all Channels), read from its database.
+pub fn relay_queued(dir: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(dir.join("relay.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM events WHERE state = 'queued'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// A stored Event: uid, headers, body (and the Relay's state, when read from the Relay).
+pub struct Stored {
+    pub uid: String,
+    pub headers: HeaderList,
+    pub body: Vec<u8>,
+    pub extra: Option<String>,
+}
+
+pub fn relay_events(dir: &Path) -> Vec<Stored> {
+    read(
+        &dir.join("relay.db"),
+        "SELECT uid, headers, body, state FROM events ORDER BY seq",
+    )
+}
+
+pub fn agent_events(dir: &Path, channel: &str) -> Vec<Stored> {
+    read(
+        &dir.join(format!("agent-{channel}.db")),
+        "SELECT uid, headers, body, ingress FROM events ORDER BY id",
+    )
+}
+
+fn read(path: &Path, sql: &str) -> Vec<Stored> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| {
+        Ok(Stored {
+            uid: r.get(0)?,
+            headers: HeaderList::decode(&r.get::<_, Vec<u8>>(1)?).unwrap(),
+            body: r.get(2)?,
+            extra: r.get(3)?,
+        })
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// A raw TLS connection to the Relay (for handshakes written by hand).
+pub async fn tls_connect(
+    certs: &Certs,
+    port: u16,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types_pem(&std::fs::read(&certs.ca).unwrap()) {
+        roots.add(c).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = pki_types::ServerName::try_from("localhost").unwrap();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap()
+}
+
+/// Reads until the peer closes (or `limit` passes); returns what was read and how long it took.
+pub async fn read_until_closed(
+    io: &mut (impl tokio::io::AsyncRead + Unpin),
+    limit: Duration,
+) -> (Vec<u8>, Duration, bool) {
+    use tokio::io::AsyncReadExt;
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), io.read(&mut buf)).await
+        {
+            Err(_) => return (got, started.elapsed(), false),
+            Ok(Ok(0)) | Ok(Err(_)) => return (got, started.elapsed(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
