@@ -2,7 +2,7 @@
 //! after a random number of bytes (seeded, so a failure can be replayed), often mid-Event.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -29,6 +29,9 @@ pub struct FaultProxy {
     pub port: u16,
     /// Connections cut so far.
     pub cuts: Arc<AtomicUsize>,
+    /// While set, bytes are swallowed in both directions and nothing is closed: a half-open,
+    /// silent link (a laptop that lost its network, a NAT that forgot the flow).
+    pub blackhole: Arc<AtomicBool>,
 }
 
 /// Listens on 127.0.0.1 and forwards to `upstream`, cutting each connection after between
@@ -38,6 +41,8 @@ pub async fn start(upstream: u16, seed: u64, low: u64, high: u64) -> FaultProxy 
     let port = socket.local_addr().unwrap().port();
     let cuts = Arc::new(AtomicUsize::new(0));
     let counter = cuts.clone();
+    let blackhole = Arc::new(AtomicBool::new(false));
+    let hole = blackhole.clone();
     tokio::spawn(async move {
         let mut rng = Rng(seed);
         loop {
@@ -46,6 +51,7 @@ pub async fn start(upstream: u16, seed: u64, low: u64, high: u64) -> FaultProxy 
             };
             let budget = rng.between(low, high) as i64;
             let counter = counter.clone();
+            let hole = hole.clone();
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
                     return;
@@ -55,8 +61,8 @@ pub async fn start(upstream: u16, seed: u64, low: u64, high: u64) -> FaultProxy 
                 let (cr, cw) = client.into_split();
                 let (sr, sw) = server.into_split();
                 tokio::select! {
-                    _ = pipe(cr, sw, left.clone()) => {}
-                    _ = pipe(sr, cw, left.clone()) => {}
+                    _ = pipe(cr, sw, left.clone(), hole.clone()) => {}
+                    _ = pipe(sr, cw, left.clone(), hole) => {}
                 }
                 if left.load(Ordering::SeqCst) <= 0 {
                     counter.fetch_add(1, Ordering::SeqCst);
@@ -64,10 +70,19 @@ pub async fn start(upstream: u16, seed: u64, low: u64, high: u64) -> FaultProxy 
             });
         }
     });
-    FaultProxy { port, cuts }
+    FaultProxy {
+        port,
+        cuts,
+        blackhole,
+    }
 }
 
-async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, left: Arc<AtomicI64>) {
+async fn pipe(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    left: Arc<AtomicI64>,
+    blackhole: Arc<AtomicBool>,
+) {
     let mut buf = vec![0u8; 16 << 10];
     loop {
         let room = left.load(Ordering::SeqCst);
@@ -79,6 +94,9 @@ async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, left: Arc<AtomicI
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        if blackhole.load(Ordering::SeqCst) {
+            continue;
+        }
         left.fetch_sub(n as i64, Ordering::SeqCst);
         if to.write_all(&buf[..n]).await.is_err() {
             return;

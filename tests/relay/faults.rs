@@ -151,3 +151,49 @@ async fn relay_killed_and_restarted_keeps_what_it_acknowledged() {
     assert_eq!(live.status, 201);
     assert_eq!(target.count(), 21);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_half_open_tunnel_is_noticed_by_ping_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs(dir.path());
+    let target = Target::start().await;
+    let token = channel(dir.path(), &["add", "alice"]);
+    let (mut relay, port) = relay(dir.path(), &certs, 0, &[]);
+    let proxy = fault::start(port, 1, u64::MAX / 4, u64::MAX / 4).await;
+    let mut agent = agent(
+        dir.path(),
+        &certs,
+        proxy.port,
+        "alice",
+        &token,
+        &target.url,
+        &[],
+    );
+    wait(&mut agent, "tunnel connected", 20);
+    proxy
+        .blackhole
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let silent = Instant::now();
+    // PING every 1 s, unanswered for 1 s: both sides give up within a few seconds.
+    wait(&mut agent, "tunnel down", 10);
+    wait(&mut relay, "alice  Agent gone", 10);
+    assert!(
+        silent.elapsed() < SECS(6),
+        "noticed after {:?}",
+        silent.elapsed()
+    );
+    proxy
+        .blackhole
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    wait(&mut agent, "tunnel connected", 10);
+    let client = provider(&certs);
+    let r = post(
+        &client,
+        &format!("https://localhost:{port}/c/alice/after"),
+        &[],
+        "x",
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(target.count(), 1);
+}
