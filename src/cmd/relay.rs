@@ -229,11 +229,11 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
     names.sort_by(|a, b| a.name.cmp(&b.name));
     for r in names {
         eprintln!(
-            "  channel {}: {}{CHANNEL_PREFIX}{}/ ({} Events waiting)",
+            "  channel {}: {}{CHANNEL_PREFIX}{}/ ({} waiting)",
             r.name,
             base.trim_end_matches('/'),
             r.name,
-            r.queued
+            crate::tunnel::events(r.queued)
         );
     }
     let hub = Hub::new(

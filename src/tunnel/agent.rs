@@ -276,7 +276,7 @@ async fn serve(
     loop {
         tokio::select! {
             r = conn.as_mut() => return Some(match r {
-                Ok(()) => "the relay closed the Tunnel".to_string(),
+                Ok(()) => "the Tunnel closed (relay stopped, or the link dropped)".to_string(),
                 Err(e) => format!("the Tunnel broke ({e})"),
             }),
             _ = shutdown.cancelled() => {

@@ -13,3 +13,12 @@ pub mod relay;
 pub mod relay_store;
 pub mod start;
 pub mod wire;
+
+/// `1 Event`, `3 Events`: counts in log lines.
+pub fn events(n: u64) -> String {
+    if n == 1 {
+        "1 Event".into()
+    } else {
+        format!("{n} Events")
+    }
+}

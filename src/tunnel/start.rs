@@ -206,7 +206,10 @@ pub fn describe(state: &TunnelState) -> String {
     match state {
         TunnelState::Connecting => "tunnel connecting".into(),
         TunnelState::Connected { public_url, queued } => {
-            format!("tunnel connected: {public_url} ({queued} Events waiting on the relay)")
+            format!(
+                "tunnel connected: {public_url} ({} waiting on the relay)",
+                crate::tunnel::events(*queued)
+            )
         }
         TunnelState::Reconnecting { delay, error, .. } => {
             format!(

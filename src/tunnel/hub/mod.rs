@@ -245,7 +245,10 @@ impl Hub {
         };
         say(
             &hs.channel,
-            &format!("Agent connected from {remote} ({queued} Events waiting)"),
+            &format!(
+                "Agent connected from {remote} ({} waiting)",
+                crate::tunnel::events(queued)
+            ),
         );
         let hub = self.clone();
         let s = session.clone();
