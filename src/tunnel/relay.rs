@@ -216,7 +216,13 @@ async fn webhook(
         headers,
         body,
     };
-    listener::response(hub.receive(ev).await)
+    // In its own task: a sender that hangs up must not stop an Event half-way between being
+    // stored and being routed (it would wait in the queue until the Agent's next reconnect).
+    let hub = hub.clone();
+    match tokio::spawn(async move { hub.receive(ev).await }).await {
+        Ok(answer) => listener::response(answer),
+        Err(_) => listener::response(Answer::text(500, "internal error")),
+    }
 }
 
 fn refuse(r: Refusal) -> Response<Full<Bytes>> {

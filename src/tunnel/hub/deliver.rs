@@ -124,7 +124,7 @@ impl Hub {
     }
 
     /// Sends one Event through the Tunnel and reads the Agent's answer.
-    async fn deliver(&self, s: &Session, ev: &RelayEvent) -> Delivered {
+    async fn deliver(self: &Arc<Self>, s: &Session, ev: &RelayEvent) -> Delivered {
         let queued = self.queued(&ev.channel).saturating_sub(1);
         let req = match wire::to_request(ev, queued) {
             Ok(r) => r,
@@ -170,7 +170,10 @@ impl Hub {
             event_id: None,
         };
         if acked {
-            self.finish(ev, Finished::Delivered, Some(status)).await;
+            // Not awaited: the answer need not wait for this commit. Should the Relay die first,
+            // the Event is sent again and the Agent answers that it holds it already.
+            let (hub, ev) = (self.clone(), ev.clone());
+            tokio::spawn(async move { hub.finish(&ev, Finished::Delivered, Some(status)).await });
             Delivered::Acked(answer)
         } else if parts.status.is_client_error() {
             self.finish(ev, Finished::Refused, Some(status)).await;
