@@ -170,7 +170,9 @@ impl RelayStore {
     ) -> anyhow::Result<T> {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |t| {
-            let result = savepoint(t, f);
+            // Every job is one statement (or reads), which SQLite undoes by itself on error, so
+            // no savepoint is needed to keep a failed job from spoiling its group.
+            let result = f(t);
             Box::new(move |commit: Result<(), String>| {
                 let _ = reply.send(match commit {
                     Ok(()) => result,
@@ -334,19 +336,6 @@ impl Finished {
             Finished::Refused => "refused",
         }
     }
-}
-
-fn savepoint<T>(
-    t: &Transaction<'_>,
-    f: impl FnOnce(&Transaction<'_>) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    t.execute_batch("SAVEPOINT job")?;
-    let result = f(t);
-    match &result {
-        Ok(_) => t.execute_batch("RELEASE job")?,
-        Err(_) => t.execute_batch("ROLLBACK TO job; RELEASE job")?,
-    }
-    result
 }
 
 /// The writer loop: take what is waiting (up to a group), run it in one transaction, commit
