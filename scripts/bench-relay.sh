@@ -4,6 +4,7 @@
 # loopback: throughput with 32 connections and a 2 KB JSON body, then latency at a steady
 # 500 requests/s. Needs oha (cargo install oha) and openssl. Prints a Markdown table.
 #   DURATION=10s RATE=500 scripts/bench-relay.sh
+#   DB_DIR=/dev/shm scripts/bench-relay.sh    # databases on tmpfs: takes the disk's fsync out
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -13,8 +14,9 @@ cargo build --release --quiet --bin hooktap --example relay_bench_peers
 BIN=$PWD/target/release/hooktap
 PEERS=$PWD/target/release/examples/relay_bench_peers
 WORK=$(mktemp -d /tmp/hooktap-bench-relay.XXXXXX)
+DB=$(mktemp -d "${DB_DIR:-$WORK}/hooktap-bench-db.XXXXXX")
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK" "$DB"; }
 trap cleanup EXIT
 
 # Waits for a line matching $2 in file $1 and prints it.
@@ -35,11 +37,11 @@ python3 -c 'import json; b={"action":"social","type":"unlink","platform":"instag
 TARGET=$(wait_line "$WORK/target.out" "target on" | awk '{print $3}')
 "$PEERS" proxy 127.0.0.1:0 "http://$TARGET" > "$WORK/proxy.out" 2>&1 & PIDS+=($!)
 PROXY=$(wait_line "$WORK/proxy.out" "proxy on" | awk '{print $3}')
-TOKEN=$("$BIN" relay channel add bench --db "$WORK/relay.db" 2>/dev/null)
+TOKEN=$("$BIN" relay channel add bench --db "$DB/relay.db" 2>/dev/null)
 "$BIN" relay --bind 127.0.0.1:0 --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
-  --db "$WORK/relay.db" > "$WORK/relay.out" 2>&1 & PIDS+=($!)
+  --db "$DB/relay.db" > "$WORK/relay.out" 2>&1 & PIDS+=($!)
 RELAY=$(wait_line "$WORK/relay.out" "listening on https://" | sed 's/.*127.0.0.1://')
-HOOKTAP_TOKEN=$TOKEN "$BIN" listen --port 0 --no-tui --forward "http://$TARGET" --db "$WORK/agent.db" \
+HOOKTAP_TOKEN=$TOKEN "$BIN" listen --port 0 --no-tui --forward "http://$TARGET" --db "$DB/agent.db" \
   --relay "https://localhost:$RELAY" --channel bench --relay-ca "$WORK/cert.pem" > "$WORK/agent.out" 2>&1 & PIDS+=($!)
 wait_line "$WORK/agent.out" "tunnel connected" > /dev/null
 LISTEN=$(wait_line "$WORK/agent.out" "hooktap listening on" | sed 's|.*http://||')
@@ -76,4 +78,4 @@ echo "| plain hyper proxy, no capture (HTTP) | $p_rps | $p_p50 | $p_p99 | $((p_b
 echo "| hooktap listen, capture on (HTTP) | $l_rps | $l_p50 | $l_p99 | $((l_bad + lq_bad)) | $lq_p50 | $lq_p99 |"
 echo "| Relay + Tunnel + Agent (TLS, FULL sync) | $r_rps | $r_p50 | $r_p99 | $((r_bad + rq_bad)) | $rq_p50 | $rq_p99 |"
 python3 -c "print('relay/proxy throughput: %.2f; p99 added over direct at $RATE/s: %.2f ms' % ($r_rps/$p_rps, $rq_p99-$dq_p99))"
-echo "relay queue after the run: $("$BIN" relay channel list --db "$WORK/relay.db" | awk '$1=="bench"{print $NF}')"
+echo "relay queue after the run: $("$BIN" relay channel list --db "$DB/relay.db" | awk '$1=="bench"{print $NF}')"

@@ -276,7 +276,7 @@ fn days_or(d: Duration) -> String {
 }
 
 /// Re-reads the Channel table twice a second (another process adds, rotates and removes
-/// Channels), so a revoked token loses its Tunnel at once.
+/// Channels), so a revoked token loses its Tunnel at once; checkpoints the WAL as it goes.
 fn watch_channels(path: PathBuf, hub: Arc<Hub>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let conn = relay_store::open(&path)?;
     let key = |rows: &HashMap<String, ChannelRow>| {
@@ -293,6 +293,9 @@ fn watch_channels(path: PathBuf, hub: Arc<Hub>, shutdown: CancellationToken) -> 
             let mut last = None;
             while !shutdown.is_cancelled() {
                 std::thread::sleep(Duration::from_millis(500));
+                if let Err(e) = relay_store::checkpoint(&conn) {
+                    tracing::warn!("checkpoint failed: {e:#}");
+                }
                 match relay_store::channels(&conn) {
                     Ok(rows) => {
                         let rows: HashMap<_, _> =

@@ -80,6 +80,13 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
     setup().with_context(|| format!("cannot open the relay database {}: {hint}", path.display()))
 }
 
+/// Copies what the WAL holds into the database without blocking the writer (`PASSIVE`); the
+/// Relay calls it twice a second from its Channel watcher.
+pub fn checkpoint(conn: &Connection) -> anyhow::Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
 /// Every Channel with its queued count, by name.
 pub fn channels(conn: &Connection) -> anyhow::Result<Vec<ChannelRow>> {
     let mut stmt = conn.prepare_cached(
@@ -148,8 +155,11 @@ pub struct RelayStore {
 
 impl RelayStore {
     /// Opens the database and starts its writer thread (which ends when every handle is gone).
+    /// The writer never checkpoints (a checkpoint with `synchronous=FULL` stalls every commit
+    /// behind it for milliseconds): call [`checkpoint`] from another thread.
     pub fn open(path: &Path) -> anyhow::Result<(RelayStore, std::thread::JoinHandle<()>)> {
         let conn = open(path)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (tx, rx) = mpsc::channel::<Job>(4096);
         let thread = std::thread::Builder::new()
             .name("hooktap-relay-store".into())
