@@ -2,7 +2,7 @@
 //! (`hooktap listen --relay ...`) that dialled out to it has committed them.
 //!
 //! [`protocol`] holds the handshake and constants, [`wire`] how an Event crosses, [`relay`] and
-//! [`hub`] the Relay's server and Channels, [`relay_store`] its database, [`agent`] the
+//! [`hub`] the Relay's server and Channels, [`relay_db`] and [`relay_store`] its database, [`agent`] the
 //! laptop's side, [`backoff`] its reconnect timing.
 
 pub mod agent;
@@ -10,6 +10,7 @@ pub mod backoff;
 pub mod hub;
 pub mod protocol;
 pub mod relay;
+pub mod relay_db;
 pub mod relay_store;
 pub mod start;
 pub mod wire;
