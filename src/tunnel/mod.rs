@@ -1,9 +1,10 @@
 //! The Tunnel: a Relay on a public host keeps webhooks for Channels until the Agent
 //! (`hooktap listen --relay ...`) that dialled out to it has committed them.
 //!
-//! [`protocol`] holds the handshake and constants, [`wire`] how an Event crosses, [`relay`] and
-//! [`hub`] the Relay's server and Channels, [`relay_db`] and [`relay_store`] its database, [`agent`] the
-//! laptop's side, [`backoff`] its reconnect timing.
+//! [`protocol`] holds the handshake and constants, [`wire`] how an Event crosses; [`relay`] and
+//! [`hub`] are the Relay's server and Channels, [`relay_db`] and [`relay_store`] its database;
+//! [`agent`] is the laptop's side, [`start`] starts it from `listen`'s flags, [`backoff`] times
+//! its reconnects.
 
 pub mod agent;
 pub mod backoff;

@@ -1,5 +1,5 @@
 //! The Relay's Channels at run time: their tokens, which Agent holds each (one at a time), how
-//! many Events wait, and Tunnels coming and going. [`deliver`] moves the Events.
+//! many Events wait, and Tunnels coming and going. The `deliver` module moves the Events.
 
 mod deliver;
 
