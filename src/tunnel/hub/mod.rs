@@ -95,8 +95,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Prints a line on the Relay's stdout: `18:03:12.481  alice  Agent connected ...`.
 pub fn say(channel: &str, message: &str) {
+    use std::io::Write;
     let time = chrono::Local::now().format("%H:%M:%S%.3f");
-    println!("{time}  {channel}  {message}");
+    // A closed stdout must not take the Relay down.
+    let _ = writeln!(std::io::stdout().lock(), "{time}  {channel}  {message}");
 }
 
 impl Hub {
