@@ -8,13 +8,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hooktap::event::{DeliveryKind, DeliveryResult, Event, HeaderList, Ingress, Outcome, new_uid, now_micros};
+use hooktap::event::{
+    DeliveryKind, DeliveryResult, Event, HeaderList, Ingress, Outcome, new_uid, now_micros,
+};
 use hooktap::providers::Providers;
 use hooktap::store::{Durability, NewDelivery, Store};
 
 fn cpu_seconds(stat: &str) -> f64 {
     let text = std::fs::read_to_string(stat).unwrap_or_default();
-    let fields: Vec<&str> = text.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let fields: Vec<&str> = text
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
         + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
     ticks / 100.0
@@ -30,7 +37,10 @@ fn writer_stat() -> Option<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("bench.db"), Durability::Normal)?;
     let providers = Providers::default();
@@ -39,19 +49,28 @@ async fn main() -> anyhow::Result<()> {
         "x".repeat(1900)
     ));
     let mut headers = HeaderList::default();
-    for (n, v) in [("host", "127.0.0.1:8787"), ("user-agent", "bench"), ("content-type", "application/json"), ("content-length", "2000")] {
+    for (n, v) in [
+        ("host", "127.0.0.1:8787"),
+        ("user-agent", "bench"),
+        ("content-type", "application/json"),
+        ("content-length", "2000"),
+    ] {
         headers.push(n, v.as_bytes());
     }
     let done = Arc::new(AtomicU64::new(0));
     let stop = Instant::now() + Duration::from_secs(seconds);
     // The writer thread starts with the first command.
-    store.writer().run(|_| Ok(hooktap::store::Change::Reload)).await?;
+    store
+        .writer()
+        .run(|_| Ok(hooktap::store::Change::Reload))
+        .await?;
     let writer_stat = writer_stat().expect("writer thread");
     let (w0, p0) = (cpu_seconds(&writer_stat), cpu_seconds("/proc/self/stat"));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..32 {
-        let (writer, done, body, headers) = (store.writer(), done.clone(), body.clone(), headers.clone());
+        let (writer, done, body, headers) =
+            (store.writer(), done.clone(), body.clone(), headers.clone());
         let class = providers.classify(&headers, &body);
         tasks.push(tokio::spawn(async move {
             while Instant::now() < stop {
@@ -68,12 +87,31 @@ async fn main() -> anyhow::Result<()> {
                     class: class.clone(),
                     derived_from: None,
                 };
-                let d = NewDelivery { kind: DeliveryKind::Original, target: "http://127.0.0.1:3000/hooks/bench".into(), started_at: now_micros() };
+                let d = NewDelivery {
+                    kind: DeliveryKind::Original,
+                    target: "http://127.0.0.1:3000/hooks/bench".into(),
+                    started_at: now_micros(),
+                };
                 let ins = writer.insert_event(event, Some(d)).await.expect("insert");
                 let mut rh = HeaderList::default();
                 rh.push("content-type", b"application/json".to_vec());
-                let result = DeliveryResult { outcome: Outcome::Ok, status: Some(200), headers: rh, body: Bytes::from_static(b"{\"ok\":true}"), error: None, duration_us: 100 };
-                writer.finish_delivery(ins.delivery_id.unwrap(), ins.event_id, DeliveryKind::Original, result).await.expect("finish");
+                let result = DeliveryResult {
+                    outcome: Outcome::Ok,
+                    status: Some(200),
+                    headers: rh,
+                    body: Bytes::from_static(b"{\"ok\":true}"),
+                    error: None,
+                    duration_us: 100,
+                };
+                writer
+                    .finish_delivery(
+                        ins.delivery_id.unwrap(),
+                        ins.event_id,
+                        DeliveryKind::Original,
+                        result,
+                    )
+                    .await
+                    .expect("finish");
                 done.fetch_add(1, Ordering::Relaxed);
             }
         }));

@@ -10,7 +10,7 @@ use crate::event::{
 };
 use crate::forward::{self, Forwarder, Target};
 use crate::providers::Providers;
-use crate::store::{NewDelivery, Writer};
+use crate::store::{DuplicateUid, NewDelivery, Writer};
 
 /// What the sender gets back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +149,15 @@ impl Capture {
         let inserted = match self.writer.insert_event(event, Some(delivery)).await {
             Ok(i) => i,
             Err(e) => {
+                // The Relay sent it again after a cut: stored (and forwarded) already.
+                if let Some(dup) = e.downcast_ref::<DuplicateUid>() {
+                    let mut answer = Answer::text(
+                        200,
+                        &format!("already stored as event #{}; not forwarded again", dup.id),
+                    );
+                    answer.event_id = Some(dup.id);
+                    return answer;
+                }
                 tracing::error!("{e:#}");
                 return Answer::text(
                     503,

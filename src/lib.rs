@@ -30,3 +30,4 @@ pub mod replay;
 pub mod store;
 pub mod tls;
 pub mod trigger;
+pub mod tunnel;

@@ -26,6 +26,7 @@ enum Command {
     Import(cmd::import::Args),
     Prune(cmd::prune::Args),
     Completions(cmd::completions::Args),
+    Relay(cmd::relay::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(args),
         Command::Prune(args) => cmd::prune::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Relay(args) => runtime().and_then(|rt| rt.block_on(cmd::relay::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

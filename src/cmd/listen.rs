@@ -80,6 +80,8 @@ pub struct Args {
     /// Keep the Store's data under this size (e.g. 1GiB): the oldest Events are pruned
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_db_size: Option<u64>,
+    #[command(flatten)]
+    pub relay: crate::tunnel::agent::RelayArgs,
 }
 
 /// `--respond`.
@@ -167,15 +169,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let (writer, db, stop) = (store.writer(), db.clone(), shutdown.clone());
         tokio::spawn(crate::prune::keep_bounded(writer, db, bounds, stop))
     });
+    let tunnel = crate::tunnel::start::spawn(
+        &args.relay,
+        capture.clone(),
+        &limits,
+        format == Format::Text,
+        shutdown.clone(),
+    )?;
     listener::serve(socket, tls, capture.clone(), limits, shutdown).await;
     if let Some(p) = pruner {
         let _ = p.await;
     }
+    let tunnel = match tunnel {
+        Some(t) => t.finish().await,
+        None => Ok(()),
+    };
     drop(capture);
     store.close();
     let _ = printer.await;
     eprintln!("hooktap stopped; the Store is flushed");
-    Ok(())
+    tunnel
 }
 
 fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {

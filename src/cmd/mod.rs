@@ -7,6 +7,7 @@ pub mod import;
 pub mod list;
 pub mod listen;
 pub mod prune;
+pub mod relay;
 pub mod replay;
 pub mod show;
 pub mod trigger;

@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod framing;
+pub mod framing;
 mod request;
+
+pub use request::{closing, read_body, refuse, response, too_large};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -82,7 +84,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(stream));
+            tokio::spawn(over_capacity(stream));
             continue;
         };
         let capture = capture.clone();
@@ -156,7 +158,7 @@ async fn serve_io<I>(
 }
 
 /// Answers a connection over the cap, then closes it.
-async fn refuse(mut stream: tokio::net::TcpStream) {
+async fn over_capacity(mut stream: tokio::net::TcpStream) {
     let body = "hooktap: too many connections; try again shortly\n";
     let reply = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\n\

@@ -11,6 +11,41 @@ use super::Limits;
 use crate::capture::{Answer, Capture, Incoming};
 use crate::event::{HeaderList, Ingress};
 
+/// The answer (and closed connection) for a request that must not go further: a framing
+/// conflict the watcher saw (`conflict`), `CONNECT`, or a declared body over the limit. Shared
+/// with the Relay, whose webhooks pass the same door.
+pub fn refuse(
+    req: &Request<HyperBody>,
+    limits: &Limits,
+    conflict: bool,
+) -> Option<Response<Full<Bytes>>> {
+    let h = req.headers();
+    // hyper hides a Content-Length it dropped for Transfer-Encoding; the watcher does not.
+    let ambiguous = conflict
+        || (h.contains_key(http::header::TRANSFER_ENCODING)
+            && h.contains_key(http::header::CONTENT_LENGTH));
+    if ambiguous {
+        return Some(closing(Answer::text(
+            400,
+            "Content-Length and Transfer-Encoding together are ambiguous",
+        )));
+    }
+    if req.method() == Method::CONNECT {
+        return Some(closing(Answer::text(
+            405,
+            "CONNECT is not supported: hooktap is not a proxy",
+        )));
+    }
+    let declared = h
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body) {
+        return Some(closing(too_large(limits.max_body)));
+    }
+    None
+}
+
 pub(super) async fn handle(
     req: Request<HyperBody>,
     remote: SocketAddr,
@@ -19,34 +54,10 @@ pub(super) async fn handle(
     limits: &Limits,
     conflict: bool,
 ) -> Response<Full<Bytes>> {
-    if conflict {
-        return closing(Answer::text(
-            400,
-            "Content-Length and Transfer-Encoding together are ambiguous",
-        ));
-    }
-    if req.method() == Method::CONNECT {
-        return closing(Answer::text(
-            405,
-            "CONNECT is not supported: hooktap is not a proxy",
-        ));
+    if let Some(refusal) = refuse(&req, limits, conflict) {
+        return refusal;
     }
     let h = req.headers();
-    if h.contains_key(http::header::TRANSFER_ENCODING)
-        && h.contains_key(http::header::CONTENT_LENGTH)
-    {
-        return closing(Answer::text(
-            400,
-            "Content-Length and Transfer-Encoding together are ambiguous",
-        ));
-    }
-    let declared = h
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limits.max_body) {
-        return closing(too_large(limits.max_body));
-    }
     let mut headers = HeaderList::default();
     for (name, value) in h {
         headers.push(name.as_str(), value.as_bytes());
@@ -71,7 +82,7 @@ pub(super) async fn handle(
     response(capture.handle(incoming).await)
 }
 
-fn too_large(max: u64) -> Answer {
+pub fn too_large(max: u64) -> Answer {
     Answer::text(
         413,
         &format!(
@@ -82,7 +93,7 @@ fn too_large(max: u64) -> Answer {
 }
 
 /// Reads the whole body, at most `max_body` bytes, giving up on a pause over `body_timeout`.
-async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer> {
+pub async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer> {
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut total = 0u64;
@@ -115,7 +126,7 @@ async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer
     Ok(first.unwrap_or_else(|| rest.freeze()))
 }
 
-fn response(answer: Answer) -> Response<Full<Bytes>> {
+pub fn response(answer: Answer) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(answer.body));
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let headers = response.headers_mut();
@@ -131,7 +142,7 @@ fn response(answer: Answer) -> Response<Full<Bytes>> {
 }
 
 /// A response after which hooktap closes the connection (the rest of the stream is untrusted).
-fn closing(answer: Answer) -> Response<Full<Bytes>> {
+pub fn closing(answer: Answer) -> Response<Full<Bytes>> {
     let mut r = response(answer);
     r.headers_mut()
         .insert(http::header::CONNECTION, HeaderValue::from_static("close"));

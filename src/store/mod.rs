@@ -21,7 +21,7 @@ pub use row::{
     delivery_from_row, event_from_row,
 };
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use writer::{Inserted, NewDelivery, Writer};
+pub use writer::{DuplicateUid, Inserted, NewDelivery, Writer};
 
 use crate::event::{Delivery, DeliveryKind, Event};
 

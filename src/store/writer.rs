@@ -33,6 +33,15 @@ pub struct Inserted {
     pub summary: Arc<EventSummary>,
 }
 
+/// An Event with this uid is already stored: the Relay delivered it again after a cut Tunnel.
+/// Capture answers it as stored without forwarding it a second time.
+#[derive(Debug, thiserror::Error)]
+#[error("an Event with uid {uid} is already stored as #{id}")]
+pub struct DuplicateUid {
+    pub uid: String,
+    pub id: i64,
+}
+
 type Reply<T> = oneshot::Sender<anyhow::Result<T>>;
 type Job = Box<dyn FnOnce(&Transaction<'_>) -> anyhow::Result<Change> + Send>;
 
@@ -315,6 +324,18 @@ fn insert_event(
     delivery: Option<&NewDelivery>,
     shape: Option<&Prepared>,
 ) -> anyhow::Result<Inserted> {
+    if event.ingress == Ingress::Relay
+        && let Some(id) = tx
+            .prepare_cached("SELECT id FROM events WHERE uid = ?1")?
+            .query_row([&event.uid], |r| r.get(0))
+            .optional()?
+    {
+        return Err(DuplicateUid {
+            uid: event.uid.clone(),
+            id,
+        }
+        .into());
+    }
     let class = &event.class;
     // A provider retry: the same provider event id seen before on live traffic.
     let duplicate_of: Option<i64> = match (&class.provider_event_id, event.ingress) {

@@ -1,0 +1,296 @@
+//! The Tunnel protocol: its typed constants, the HTTP/1.1 Upgrade handshake (built by the
+//! Agent, checked by the Relay), Channel names and tokens.
+//!
+//! ```text
+//! Agent                                           Relay
+//!   TLS ClientHello ------------------------------>
+//!   GET /_hooktap/tunnel HTTP/1.1
+//!   Connection: upgrade
+//!   Upgrade: hooktap-tunnel/1
+//!   Authorization: Bearer ht_...
+//!   Hooktap-Channel: alice  ---------------------->  (checked within the handshake deadline)
+//!   <------------------------  101 Switching Protocols (Hooktap-Queued, Hooktap-Public-Url)
+//!   HTTP/2 on the same connection: the Relay is the client, the Agent the server;
+//!   each Event is one request, answered after the Agent has committed it.
+//! ```
+
+use std::time::Duration;
+
+use base64::Engine;
+use http::{HeaderMap, Request, StatusCode};
+use sha2::{Digest, Sha256};
+
+/// The one path of the Relay that takes Tunnels; never a webhook path.
+pub const TUNNEL_PATH: &str = "/_hooktap/tunnel";
+/// Answers `200 ok` while the Relay runs (for load balancers and scripts).
+pub const HEALTH_PATH: &str = "/_hooktap/health";
+/// Webhooks for Channel `alice` arrive under `/c/alice/`.
+pub const CHANNEL_PREFIX: &str = "/c/";
+/// The `Upgrade` token: protocol name and version.
+pub const UPGRADE: &str = "hooktap-tunnel/1";
+
+/// Handshake: the Channel the Agent wants.
+pub const H_CHANNEL: &str = "hooktap-channel";
+/// Handshake: a random id per Agent process, so a reconnect replaces its own stale Tunnel.
+pub const H_AGENT: &str = "hooktap-agent";
+/// Handshake: `1` to replace another Agent that holds the Channel.
+pub const H_TAKEOVER: &str = "hooktap-takeover";
+/// Handshake answer and Event requests: Events waiting on the Relay for this Channel.
+pub const H_QUEUED: &str = "hooktap-queued";
+/// Handshake answer: the Channel's public URL.
+pub const H_PUBLIC_URL: &str = "hooktap-public-url";
+
+/// The handshake deadline: TLS plus the Upgrade request, from the first byte.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often each side sends an HTTP/2 PING; a PING unanswered this long closes the Tunnel.
+pub const PING_INTERVAL: Duration = Duration::from_secs(15);
+/// Tunnel connections (handshaking or open) one Channel may hold at once.
+pub const MAX_CHANNEL_CONNECTIONS: usize = 4;
+/// Largest Upgrade request head: a real one is a few hundred bytes (`431` beyond).
+pub const MAX_HANDSHAKE_BYTES: usize = 8 << 10;
+/// Longest Channel name.
+pub const MAX_CHANNEL_NAME: usize = 63;
+
+/// What the Agent asks for in its Upgrade request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handshake {
+    pub channel: String,
+    pub token: String,
+    pub agent: String,
+    pub takeover: bool,
+}
+
+/// Why the Relay refused a handshake: an HTTP status and a sentence for the Agent's user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal with `status` and `message`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// Whether trying again cannot help (wrong token, unknown Channel, taken, old protocol).
+    pub fn is_final(status: StatusCode) -> bool {
+        matches!(status.as_u16(), 400 | 401 | 403 | 404 | 409 | 426)
+    }
+}
+
+/// Builds the Agent's Upgrade request.
+pub fn request(
+    host: &str,
+    h: &Handshake,
+) -> http::Result<Request<http_body_util::Empty<bytes::Bytes>>> {
+    let mut b = Request::get(TUNNEL_PATH)
+        .header(http::header::HOST, host)
+        .header(http::header::CONNECTION, "upgrade")
+        .header(http::header::UPGRADE, UPGRADE)
+        .header(http::header::AUTHORIZATION, format!("Bearer {}", h.token))
+        .header(H_CHANNEL, &h.channel)
+        .header(H_AGENT, &h.agent);
+    if h.takeover {
+        b = b.header(H_TAKEOVER, "1");
+    }
+    b.body(http_body_util::Empty::new())
+}
+
+/// Checks the shape of an Upgrade request (not the token: the Relay does that against its
+/// Store) and returns what it asks for.
+pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Refusal> {
+    if head_size(headers) > MAX_HANDSHAKE_BYTES {
+        return Err(Refusal::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("a Tunnel handshake is at most {MAX_HANDSHAKE_BYTES} bytes"),
+        ));
+    }
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let upgrade = text(http::header::UPGRADE.as_str());
+    let wants_upgrade = text(http::header::CONNECTION.as_str()).is_some_and(|c| {
+        c.split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    });
+    match upgrade {
+        _ if !wants_upgrade || *method != http::Method::GET => {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{TUNNEL_PATH} takes only hooktap Tunnels (hooktap listen --relay); \
+                     webhooks go to {CHANNEL_PREFIX}<channel>/..."
+                ),
+            ));
+        }
+        Some(u) if u.eq_ignore_ascii_case(UPGRADE) => {}
+        Some(u) if u.to_ascii_lowercase().starts_with("hooktap-tunnel/") => {
+            return Err(Refusal::new(
+                StatusCode::UPGRADE_REQUIRED,
+                format!(
+                    "this relay speaks {UPGRADE}, the Agent asked for {u}: run the same hooktap version on both"
+                ),
+            ));
+        }
+        _ => {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("expected Upgrade: {UPGRADE}"),
+            ));
+        }
+    }
+    let channel = text(H_CHANNEL)
+        .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "no Channel named (--channel)"))?;
+    check_channel_name(channel).map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, m))?;
+    let token = text(http::header::AUTHORIZATION.as_str())
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Refusal::new(StatusCode::UNAUTHORIZED, "no token given (--token)"))?;
+    Ok(Handshake {
+        channel: channel.to_string(),
+        token: token.to_string(),
+        agent: text(H_AGENT).unwrap_or("").chars().take(64).collect(),
+        takeover: text(H_TAKEOVER) == Some("1"),
+    })
+}
+
+/// The size of a request's headers as sent (name, `: `, value, CRLF each). hyper's own head
+/// limit applies only while a head is still incomplete, so a head that arrives in one read can
+/// exceed it: this is checked after parsing too.
+pub fn head_size(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum()
+}
+
+/// Channel names: 1 to 63 of `a-z`, `0-9`, `-` and `_`, starting with a letter or digit (they
+/// appear in URLs and log lines as they are).
+pub fn check_channel_name(name: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if starts_well && name.len() <= MAX_CHANNEL_NAME && name.chars().all(ok_char) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}' is not a Channel name: use 1 to {MAX_CHANNEL_NAME} of a-z, 0-9, - and _, \
+             starting with a letter or digit"
+        ))
+    }
+}
+
+/// A new token: `ht_` and 32 random bytes in URL-safe base64.
+pub fn new_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    crate::tls::provider()
+        .secure_random
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system's random source failed; cannot make a token"))?;
+    Ok(format!(
+        "ht_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
+/// The SHA-256 of a token: all the Relay stores.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Compares two hashes in constant time (no early exit on the first differing byte).
+pub fn hashes_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handshake_headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn request_and_parse_agree() {
+        let hs = Handshake {
+            channel: "alice".into(),
+            token: "ht_abc".into(),
+            agent: "01AGENT".into(),
+            takeover: true,
+        };
+        let req = request("relay.example.com", &hs).unwrap();
+        assert_eq!(req.uri().path(), TUNNEL_PATH);
+        assert_eq!(parse(req.method(), req.headers()), Ok(hs));
+    }
+
+    #[test]
+    fn parse_refuses_clearly() {
+        let get = http::Method::GET;
+        let base = [("connection", "Upgrade"), ("upgrade", UPGRADE)];
+        let no_upgrade = parse(&get, &handshake_headers(&[])).unwrap_err();
+        assert_eq!(no_upgrade.status, StatusCode::BAD_REQUEST);
+        assert!(no_upgrade.message.contains("webhooks go to /c/"));
+        let old = parse(
+            &get,
+            &handshake_headers(&[("connection", "upgrade"), ("upgrade", "hooktap-tunnel/0")]),
+        )
+        .unwrap_err();
+        assert_eq!(old.status, StatusCode::UPGRADE_REQUIRED);
+        let no_channel = parse(&get, &handshake_headers(&base)).unwrap_err();
+        assert!(no_channel.message.contains("--channel"));
+        let mut with_channel = base.to_vec();
+        with_channel.push(("hooktap-channel", "alice"));
+        let no_token = parse(&get, &handshake_headers(&with_channel)).unwrap_err();
+        assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+        with_channel.push(("hooktap-channel", "x"));
+        with_channel[2].1 = "Bad/Name";
+        let bad = parse(&get, &handshake_headers(&with_channel)).unwrap_err();
+        assert!(bad.message.contains("not a Channel name"));
+        let pad = "p".repeat(MAX_HANDSHAKE_BYTES);
+        let mut big = base.to_vec();
+        big.push(("x-pad", &pad));
+        let big = parse(&get, &handshake_headers(&big)).unwrap_err();
+        assert_eq!(big.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    }
+
+    #[test]
+    fn channel_names() {
+        assert!(check_channel_name("alice").is_ok());
+        assert!(check_channel_name("a-1_b").is_ok());
+        assert!(check_channel_name("").is_err());
+        assert!(check_channel_name("-a").is_err());
+        assert!(check_channel_name("Alice").is_err());
+        assert!(check_channel_name("a/b").is_err());
+        assert!(check_channel_name(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn tokens_are_random_and_hash_compare() {
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
+        assert_ne!(a, b);
+        assert!(a.starts_with("ht_") && a.len() == 3 + 43, "{a}");
+        assert!(hashes_equal(&token_hash(&a), &token_hash(&a)));
+        assert!(!hashes_equal(&token_hash(&a), &token_hash(&b)));
+    }
+}

@@ -1,0 +1,308 @@
+//! The Relay's server: one port (TLS, or plain behind a TLS proxy) that takes webhooks under
+//! `/c/<channel>/...` and Tunnels at [`TUNNEL_PATH`], with every limit enforced.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming as HyperBody;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+use crate::capture::Answer;
+use crate::event::{HeaderList, new_uid, now_micros};
+use crate::listener::{self, Limits, MAX_HEAD_BYTES, MAX_HEADERS, framing};
+use crate::tunnel::hub::{Hub, say};
+use crate::tunnel::protocol::{
+    self, CHANNEL_PREFIX, H_PUBLIC_URL, H_QUEUED, HEALTH_PATH, Refusal, TUNNEL_PATH, UPGRADE,
+};
+use crate::tunnel::wire::RelayEvent;
+
+/// How the Relay serves.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    /// Limits on senders (body size and time, connection count).
+    pub limits: Limits,
+    /// Time for TLS plus a request head; also the Tunnel handshake deadline.
+    pub handshake_timeout: Duration,
+    /// HTTP/2 PING interval (and timeout) on Tunnels.
+    pub ping: Duration,
+    /// The public base URL (`https://relay.example.com`); else taken from each request's Host.
+    pub public_url: Option<String>,
+}
+
+/// Serves `listener` until `shutdown` fires.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    config: RelayConfig,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(config.limits.max_connections));
+    let config = Arc::new(config);
+    loop {
+        let (stream, remote) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            continue;
+        };
+        let (hub, config, tls, shutdown) =
+            (hub.clone(), config.clone(), tls.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            match tls {
+                None => serve_io(stream, remote, "http", hub, config, shutdown).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(config.handshake_timeout, acceptor.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        serve_io(stream, remote, "https", hub, config, shutdown).await;
+                    }
+                }
+            }
+            drop(slot);
+        });
+    }
+}
+
+async fn serve_io<I>(
+    io: I,
+    remote: SocketAddr,
+    proto: &'static str,
+    hub: Arc<Hub>,
+    config: Arc<RelayConfig>,
+    shutdown: CancellationToken,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.handshake_timeout)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS);
+    let c = config.clone();
+    let verdicts = framing::Verdicts::default();
+    let io = framing::Watched::new(io, verdicts.clone());
+    let service = service_fn(move |req| {
+        let (hub, config) = (hub.clone(), c.clone());
+        // One framing verdict per request head, in order (see listener::framing).
+        let conflict = verdicts
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop_front())
+            .unwrap_or(false);
+        async move { Ok::<_, Infallible>(route(req, conflict, remote, proto, &hub, &config).await) }
+    });
+    let conn = http
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => if let Err(e) = r { tracing::debug!("connection from {remote}: {e}") },
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(listener::DRAIN_TIMEOUT, conn).await;
+        }
+    }
+}
+
+async fn route(
+    req: Request<HyperBody>,
+    conflict: bool,
+    remote: SocketAddr,
+    proto: &'static str,
+    hub: &Arc<Hub>,
+    config: &RelayConfig,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    if path == TUNNEL_PATH {
+        return tunnel(req, remote, proto, hub, config);
+    }
+    if path == HEALTH_PATH {
+        return listener::response(Answer::text(200, "ok"));
+    }
+    match split_channel(path) {
+        Some((channel, rest)) if hub.has_channel(channel) => {
+            let (channel, rest) = (channel.to_string(), rest.to_string());
+            webhook(req, conflict, channel, rest, remote, proto, hub, config).await
+        }
+        Some((channel, _)) => listener::response(Answer::text(
+            404,
+            &format!("no channel named '{channel}' on this relay"),
+        )),
+        None => listener::response(Answer::text(
+            404,
+            &format!("not a webhook path: webhooks go to {CHANNEL_PREFIX}<channel>/..."),
+        )),
+    }
+}
+
+/// `/c/alice/hooks/x` → (`alice`, `/hooks/x`); `/c/alice` → (`alice`, `/`).
+pub fn split_channel(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(CHANNEL_PREFIX)?;
+    let (channel, tail) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, "/"),
+    };
+    protocol::check_channel_name(channel).ok()?;
+    Some((channel, tail))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn webhook(
+    req: Request<HyperBody>,
+    conflict: bool,
+    channel: String,
+    path: String,
+    remote: SocketAddr,
+    proto: &'static str,
+    hub: &Arc<Hub>,
+    config: &RelayConfig,
+) -> Response<Full<Bytes>> {
+    let limits = &config.limits;
+    if let Some(refusal) = listener::refuse(&req, limits, conflict) {
+        return refusal;
+    }
+    let h = req.headers();
+    let mut headers = HeaderList::default();
+    for (name, value) in h {
+        headers.push(name.as_str(), value.as_bytes());
+    }
+    let (parts, body) = req.into_parts();
+    let body = match listener::read_body(body, limits).await {
+        Ok(b) => b,
+        Err(answer) => return listener::closing(answer),
+    };
+    let ev = RelayEvent {
+        seq: 0,
+        uid: new_uid(),
+        channel,
+        received_at: now_micros(),
+        method: parts.method.as_str().to_string(),
+        path,
+        query: parts.uri.query().map(str::to_string),
+        remote_addr: Some(remote.to_string()),
+        proto: proto.to_string(),
+        headers,
+        body,
+    };
+    // In its own task: a sender that hangs up must not stop an Event half-way between being
+    // stored and being routed (it would wait in the queue until the Agent's next reconnect).
+    let hub = hub.clone();
+    match tokio::spawn(async move { hub.receive(ev).await }).await {
+        Ok(answer) => listener::response(answer),
+        Err(_) => listener::response(Answer::text(500, "internal error")),
+    }
+}
+
+fn refuse(r: Refusal) -> Response<Full<Bytes>> {
+    listener::closing(Answer::text(r.status.as_u16(), &r.message))
+}
+
+/// The Tunnel handshake: check it, answer `101`, then run HTTP/2 (Relay as client) on the
+/// upgraded connection.
+fn tunnel(
+    mut req: Request<HyperBody>,
+    remote: SocketAddr,
+    proto: &str,
+    hub: &Arc<Hub>,
+    config: &RelayConfig,
+) -> Response<Full<Bytes>> {
+    let hs = match protocol::parse(req.method(), req.headers()) {
+        Ok(hs) => hs,
+        Err(r) => return refuse(r),
+    };
+    let (slot, queued) = match hub.admit(&hs) {
+        Ok(x) => x,
+        Err(r) => {
+            say(
+                &hs.channel,
+                &format!("refused an Agent from {remote}: {}", r.message),
+            );
+            return refuse(r);
+        }
+    };
+    let base = match &config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("{proto}://{host}")
+        }
+    };
+    let public_url = format!("{base}{CHANNEL_PREFIX}{}/", hs.channel);
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (hub, deadline, ping) = (hub.clone(), config.handshake_timeout, config.ping);
+    tokio::spawn(async move {
+        let upgraded = match tokio::time::timeout(deadline, on_upgrade).await {
+            Ok(Ok(u)) => u,
+            _ => return,
+        };
+        let mut h2 = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+        h2.timer(TokioTimer::new())
+            .keep_alive_interval(ping)
+            .keep_alive_timeout(ping)
+            .keep_alive_while_idle(true)
+            .initial_stream_window_size(1 << 20)
+            .initial_connection_window_size(8 << 20);
+        match h2.handshake(upgraded).await {
+            Ok((send, conn)) => hub.attach(slot, hs, remote, send, conn),
+            Err(e) => tracing::info!("Tunnel from {remote}: HTTP/2 handshake failed: {e}"),
+        }
+    });
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONNECTION,
+        HeaderValue::from_static("upgrade"),
+    );
+    h.insert(http::header::UPGRADE, HeaderValue::from_static(UPGRADE));
+    h.insert(H_QUEUED, HeaderValue::from(queued));
+    if let Ok(v) = HeaderValue::from_str(&public_url) {
+        h.insert(H_PUBLIC_URL, v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_paths() {
+        assert_eq!(
+            split_channel("/c/alice/hooks/x"),
+            Some(("alice", "/hooks/x"))
+        );
+        assert_eq!(split_channel("/c/alice"), Some(("alice", "/")));
+        assert_eq!(split_channel("/c/alice/"), Some(("alice", "/")));
+        assert_eq!(split_channel("/c/"), None);
+        assert_eq!(split_channel("/c/Al!ce/x"), None);
+        assert_eq!(split_channel("/_hooktap/tunnel"), None);
+        assert_eq!(split_channel("/hooks/x"), None);
+    }
+}

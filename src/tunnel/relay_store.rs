@@ -1,0 +1,321 @@
+//! The Relay's Store: the Events it holds for each Channel until an Agent has committed them.
+//! One writer thread commits in groups, so many Events share one fsync.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use bytes::Bytes;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::event::{HeaderList, Micros, now_micros};
+pub use crate::tunnel::relay_db::{
+    ChannelRow, add_channel, channels, checkpoint, open, remove_channel, rotate_channel,
+};
+use crate::tunnel::wire::RelayEvent;
+
+type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Transaction<'_>) -> Done + Send>;
+
+/// A handle to the Relay's writer thread. Every call is committed (with the calls sent beside
+/// it) before it answers.
+#[derive(Clone)]
+pub struct RelayStore {
+    tx: mpsc::Sender<Job>,
+    path: PathBuf,
+}
+
+impl RelayStore {
+    /// Opens the database and starts its writer thread (which ends when every handle is gone).
+    /// The writer never checkpoints (a checkpoint with `synchronous=FULL` stalls every commit
+    /// behind it for milliseconds): call [`checkpoint`] from another thread.
+    pub fn open(path: &Path) -> anyhow::Result<(RelayStore, std::thread::JoinHandle<()>)> {
+        let conn = open(path)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let (tx, rx) = mpsc::channel::<Job>(4096);
+        let thread = std::thread::Builder::new()
+            .name("hooktap-relay-store".into())
+            .spawn(move || run(conn, rx))
+            .context("cannot start the relay database's writer thread")?;
+        let path = path.to_owned();
+        Ok((RelayStore { tx, path }, thread))
+    }
+
+    /// Where the database lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |t| {
+            // Every job is one statement (or reads), which SQLite undoes by itself on error, so
+            // no savepoint is needed to keep a failed job from spoiling its group.
+            let result = f(t);
+            Box::new(move |commit: Result<(), String>| {
+                let _ = reply.send(match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(anyhow::anyhow!("cannot write to the relay database: {e}")),
+                });
+            })
+        });
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| anyhow::anyhow!("the relay database's writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("the relay database's writer stopped before answering"))?
+    }
+
+    /// Commits a new Event as `queued`; returns its `seq`.
+    pub async fn insert(&self, ev: RelayEvent) -> anyhow::Result<i64> {
+        self.call(move |t| {
+            Ok(t.prepare_cached(
+                "INSERT INTO events (uid, channel, received_at, method, path, query, remote_addr, \
+                 proto, headers, body, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+                 'queued') RETURNING seq",
+            )?
+            .query_row(
+                params![
+                    ev.uid,
+                    ev.channel,
+                    ev.received_at,
+                    ev.method,
+                    ev.path,
+                    ev.query,
+                    ev.remote_addr,
+                    ev.proto,
+                    ev.headers.encode(),
+                    &ev.body[..]
+                ],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// Takes a queued Event off the queue as `delivered` (the Agent committed it) or `refused`;
+    /// returns whether it was still queued.
+    pub async fn finish(
+        &self,
+        seq: i64,
+        state: Finished,
+        status: Option<u16>,
+    ) -> anyhow::Result<bool> {
+        self.call(move |t| {
+            Ok(t.prepare_cached(
+                "UPDATE events SET state = ?2, done_at = ?3, status = ?4 \
+                 WHERE seq = ?1 AND state = 'queued'",
+            )?
+            .execute(params![seq, state.as_str(), now_micros(), status])?
+                == 1)
+        })
+        .await
+    }
+
+    /// Up to `limit` queued Events of `channel` after `after`, in arrival order.
+    pub async fn page(
+        &self,
+        channel: &str,
+        after: i64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<RelayEvent>> {
+        let channel = channel.to_string();
+        self.call(move |t| {
+            let mut stmt = t.prepare_cached(
+                "SELECT seq, uid, channel, received_at, method, path, query, remote_addr, proto, \
+                 headers, body FROM events WHERE channel = ?1 AND state = 'queued' AND seq > ?2 \
+                 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![channel, after, limit as i64], |r| {
+                let headers: Vec<u8> = r.get(9)?;
+                Ok(RelayEvent {
+                    seq: r.get(0)?,
+                    uid: r.get(1)?,
+                    channel: r.get(2)?,
+                    received_at: r.get(3)?,
+                    method: r.get(4)?,
+                    path: r.get(5)?,
+                    query: r.get(6)?,
+                    remote_addr: r.get(7)?,
+                    proto: r.get(8)?,
+                    headers: HeaderList::decode(&headers).unwrap_or_default(),
+                    body: Bytes::from(r.get::<_, Vec<u8>>(10)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Channels and their queued counts.
+    pub async fn channels(&self) -> anyhow::Result<HashMap<String, ChannelRow>> {
+        self.call(|t| {
+            Ok(channels(t)?
+                .into_iter()
+                .map(|c| (c.name.clone(), c))
+                .collect())
+        })
+        .await
+    }
+
+    /// Notes that an Agent was on `channel` now.
+    pub async fn touch(&self, channel: &str) -> anyhow::Result<()> {
+        let channel = channel.to_string();
+        self.call(move |t| {
+            t.execute(
+                "UPDATE channels SET last_seen = ?2 WHERE name = ?1",
+                params![channel, now_micros()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes delivered and refused Events finished before `before`; returns how many.
+    pub async fn prune(&self, before: Micros) -> anyhow::Result<usize> {
+        self.call(move |t| {
+            Ok(t.execute(
+                "DELETE FROM events WHERE state != 'queued' AND done_at < ?1",
+                [before],
+            )?)
+        })
+        .await
+    }
+
+    /// The state of the Event `uid`, if held (for tests and diagnostics).
+    pub async fn state_of(&self, uid: &str) -> anyhow::Result<Option<String>> {
+        let uid = uid.to_string();
+        self.call(move |t| {
+            Ok(
+                t.query_row("SELECT state FROM events WHERE uid = ?1", [uid], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+        .await
+    }
+}
+
+/// How a queued Event left the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finished {
+    /// The Agent committed it.
+    Delivered,
+    /// Not delivered on purpose: no Agent with `--offline reject`, or the Agent refused it.
+    Refused,
+}
+
+impl Finished {
+    fn as_str(self) -> &'static str {
+        match self {
+            Finished::Delivered => "delivered",
+            Finished::Refused => "refused",
+        }
+    }
+}
+
+/// The writer loop: take what is waiting (up to a group), run it in one transaction, commit
+/// once, then answer every caller.
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(256);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let cause = e.to_string();
+                for job in batch.drain(..) {
+                    drop(job);
+                    tracing::error!("relay database: {cause}");
+                }
+                continue;
+            }
+        };
+        let done: Vec<Done> = batch.drain(..).map(|job| job(&tx)).collect();
+        let committed = tx.commit().map_err(|e| e.to_string());
+        for d in done {
+            d(committed.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(uid: &str, channel: &str) -> RelayEvent {
+        RelayEvent {
+            seq: 0,
+            uid: uid.into(),
+            channel: channel.into(),
+            received_at: 1,
+            method: "POST".into(),
+            path: "/x".into(),
+            query: None,
+            remote_addr: None,
+            proto: "https".into(),
+            headers: HeaderList(vec![("a".into(), b"1".to_vec())]),
+            body: Bytes::from_static(b"{}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn queue_keeps_arrival_order_and_finishes_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let mut conn = open(&path).unwrap();
+        assert!(add_channel(&conn, "alice", &[1; 32]).unwrap());
+        assert!(!add_channel(&conn, "alice", &[2; 32]).unwrap());
+        let (store, _thread) = RelayStore::open(&path).unwrap();
+        let a = store.insert(ev("a", "alice")).await.unwrap();
+        let b = store.insert(ev("b", "alice")).await.unwrap();
+        store.insert(ev("c", "bob")).await.unwrap();
+        assert!(
+            store.insert(ev("a", "alice")).await.is_err(),
+            "uid is unique"
+        );
+        let page = store.page("alice", 0, 10).await.unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.uid.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(page[0].headers, ev("a", "alice").headers);
+        assert_eq!(store.page("alice", a, 10).await.unwrap().len(), 1);
+        assert!(
+            store
+                .finish(a, Finished::Delivered, Some(200))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .finish(a, Finished::Delivered, Some(200))
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.channels().await.unwrap()["alice"].queued, 1);
+        assert_eq!(store.prune(i64::MAX).await.unwrap(), 1);
+        assert_eq!(
+            store.state_of("b").await.unwrap().as_deref(),
+            Some("queued")
+        );
+        assert!(rotate_channel(&conn, "alice", &[3; 32]).unwrap());
+        assert_eq!(remove_channel(&mut conn, "alice").unwrap(), Some(1));
+        assert_eq!(remove_channel(&mut conn, "alice").unwrap(), None);
+        assert!(store.page("alice", 0, 10).await.unwrap().is_empty());
+        let _ = b;
+    }
+}

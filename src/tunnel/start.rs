@@ -1,0 +1,222 @@
+//! Starting the Agent from `listen`'s flags: check them, build TLS, spawn it, and print each
+//! change of the Tunnel's state as a log line.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use http::Uri;
+use pki_types::pem::PemObject;
+use pki_types::{CertificateDer, ServerName};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::capture::Capture;
+use crate::cmd::UsageError;
+use crate::event::new_uid;
+use crate::listener::Limits;
+use crate::tunnel::agent::{self, AgentConfig, RelayArgs, TunnelState};
+use crate::tunnel::backoff::Backoff;
+use crate::tunnel::protocol::{self, Handshake};
+
+/// A running Agent.
+pub struct TunnelHandle {
+    task: JoinHandle<anyhow::Result<()>>,
+    state: watch::Receiver<TunnelState>,
+}
+
+impl TunnelHandle {
+    /// The Tunnel's state, for the TUI.
+    pub fn state(&self) -> watch::Receiver<TunnelState> {
+        self.state.clone()
+    }
+
+    /// Waits for the Agent to stop; an error when the Relay refused it for good.
+    pub async fn finish(self) -> anyhow::Result<()> {
+        self.task.await.context("the Tunnel task failed")?
+    }
+}
+
+/// Builds the Agent's settings from the flags.
+pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
+    let Some(url) = &args.relay else {
+        return Ok(None);
+    };
+    let usage = |m: String| anyhow::Error::new(UsageError(m));
+    let uri: Uri = url.parse().map_err(|_| {
+        usage(format!(
+            "--relay '{url}' is not a URL (try https://relay.example.com)"
+        ))
+    })?;
+    let tls = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => {
+            return Err(usage(format!(
+                "--relay '{url}' must start with https:// (or http:// behind your own TLS)"
+            )));
+        }
+    };
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| usage(format!("--relay '{url}' has no host")))?;
+    if uri.path_and_query().is_some_and(|p| p.as_str() != "/") {
+        return Err(usage(format!(
+            "--relay '{url}' takes the relay's base URL only, without a path"
+        )));
+    }
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let authority = if bare.contains(':') {
+        format!("[{bare}]:{port}")
+    } else {
+        format!("{bare}:{port}")
+    };
+    let channel = args.channel.clone().unwrap_or_default();
+    protocol::check_channel_name(&channel).map_err(|m| usage(format!("--channel: {m}")))?;
+    let token = args
+        .token
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| usage("--relay needs --token (or $HOOKTAP_TOKEN)".into()))?;
+    let tls = if tls {
+        let name = ServerName::try_from(bare.to_string())
+            .map_err(|_| usage(format!("--relay '{url}': '{bare}' is not a host name")))?;
+        Some((tls_connector(args)?, name))
+    } else {
+        eprintln!(
+            "hooktap: warning: --relay {url} is plain HTTP: the token and Events travel unencrypted"
+        );
+        None
+    };
+    Ok(Some(AgentConfig {
+        url: url.trim_end_matches('/').to_string(),
+        authority,
+        tls,
+        handshake: Handshake {
+            channel,
+            token: token.trim().to_string(),
+            agent: new_uid(),
+            takeover: args.takeover,
+        },
+        backoff: Backoff::new(
+            args.relay_backoff_min,
+            args.relay_backoff_max,
+            Duration::from_secs(60),
+        ),
+        ping: args.relay_ping,
+    }))
+}
+
+fn tls_connector(args: &RelayArgs) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    let mut roots = rustls::RootCertStore::empty();
+    match &args.relay_ca {
+        Some(path) => {
+            let hint = || {
+                format!(
+                    "cannot read PEM certificates from {}: check --relay-ca",
+                    path.display()
+                )
+            };
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .with_context(hint)?;
+            if certs.is_empty() {
+                anyhow::bail!("{} holds no certificate: check --relay-ca", path.display());
+            }
+            for cert in certs {
+                roots.add(cert).with_context(hint)?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .context("TLS setup failed")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// Starts the Agent when `--relay` is given. A final refusal stops `listen` (through
+/// `shutdown`) and comes back from [`TunnelHandle::finish`]. State lines go to stdout, or to
+/// stderr when stdout carries JSON.
+pub fn spawn(
+    args: &RelayArgs,
+    capture: Arc<Capture>,
+    limits: &Limits,
+    lines_to_stdout: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Option<TunnelHandle>> {
+    let Some(config) = config(args)? else {
+        return Ok(None);
+    };
+    eprintln!(
+        "  receiving through the relay {} (channel {})",
+        config.url, config.handshake.channel
+    );
+    let (tx, rx) = watch::channel(TunnelState::Connecting);
+    tokio::spawn(print_states(rx.clone(), lines_to_stdout));
+    let limits = Arc::new(limits.clone());
+    let task = tokio::spawn(async move {
+        let result = agent::run(config, capture, limits, tx, shutdown.clone()).await;
+        if result.is_err() {
+            shutdown.cancel();
+        }
+        result
+    });
+    Ok(Some(TunnelHandle { task, state: rx }))
+}
+
+/// One line per change of the Tunnel's state (not per change of the queued count).
+pub async fn print_states(mut rx: watch::Receiver<TunnelState>, to_stdout: bool) {
+    let mut last: Option<std::mem::Discriminant<TunnelState>> = None;
+    loop {
+        let state = rx.borrow_and_update().clone();
+        let kind = std::mem::discriminant(&state);
+        if last != Some(kind) && !(state == TunnelState::Connecting && last.is_some()) {
+            let line = format!(
+                "{}  {}",
+                chrono::Local::now().format("%H:%M:%S%.3f"),
+                describe(&state)
+            );
+            let written = if to_stdout {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{line}").and_then(|_| out.flush())
+            } else {
+                writeln!(std::io::stderr(), "{line}")
+            };
+            if written.is_err() {
+                return;
+            }
+        }
+        last = Some(kind);
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The state in words, as the log lines and the TUI show it.
+pub fn describe(state: &TunnelState) -> String {
+    match state {
+        TunnelState::Connecting => "tunnel connecting".into(),
+        TunnelState::Connected { public_url, queued } => {
+            format!(
+                "tunnel connected: {public_url} ({} waiting on the relay)",
+                crate::tunnel::events(*queued)
+            )
+        }
+        TunnelState::Reconnecting { delay, error, .. } => {
+            format!(
+                "tunnel down: {error}; reconnecting in {:.1} s",
+                delay.as_secs_f64()
+            )
+        }
+        TunnelState::Offline { error } => format!("tunnel offline: {error}"),
+    }
+}

@@ -1,0 +1,186 @@
+//! Refusals: bad handshakes, revoked tokens, busy Channels, offline reject and a full queue.
+
+use std::time::Duration;
+
+use crate::harness::*;
+use crate::web::*;
+use crate::{SECS, post_numbered, wait};
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_clear_and_a_good_agent_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs(dir.path());
+    let target = Target::start().await;
+    let alice = channel(dir.path(), &["add", "alice"]);
+    let bob = channel(dir.path(), &["add", "bob"]);
+    let (mut relay, port) = relay(dir.path(), &certs, 0, &[]);
+    let mut good = agent(dir.path(), &certs, port, "alice", &alice, &target.url, &[]);
+    wait(&mut good, "tunnel connected", 20);
+    let client = provider(&certs);
+    let mut sent = 0;
+    let mut still_works = async || {
+        sent += 1;
+        let r = post(
+            &client,
+            &format!("https://localhost:{port}/c/alice/check"),
+            &[],
+            "ok",
+        )
+        .await;
+        assert_eq!(r.status, 201, "the good Agent stopped working");
+        assert!(eventually(SECS(5), || target.count() == sent).await);
+    };
+
+    let refused = |channel: &str, token: &str, extra: &[&str], expect: &str| {
+        let mut a = agent(dir.path(), &certs, port, channel, token, &target.url, extra);
+        let status = tokio::task::block_in_place(|| a.wait_exit(SECS(20)));
+        assert_eq!(status.code(), Some(1), "{}", a.output());
+        assert!(
+            a.output().contains(expect),
+            "expected {expect:?} in:\n{}",
+            a.output()
+        );
+    };
+    refused(
+        "bob",
+        "ht_wrong",
+        &[],
+        "wrong or revoked token for channel 'bob'",
+    );
+    still_works().await;
+    refused("carol", &bob, &[], "no channel named 'carol'");
+    still_works().await;
+    refused("alice", &alice, &[], "already has an Agent connected");
+    still_works().await;
+
+    // Silent: TCP that never starts TLS, and TLS that never sends a request.
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (_, took, closed) = read_until_closed(&mut tcp, SECS(10)).await;
+    assert!(
+        closed && took >= Duration::from_millis(800) && took < SECS(3),
+        "silent TCP closed after {took:?}"
+    );
+    let mut tls = tls_connect(&certs, port).await;
+    let (_, took, closed) = read_until_closed(&mut tls, SECS(10)).await;
+    assert!(closed && took < SECS(3), "silent TLS closed after {took:?}");
+    still_works().await;
+
+    // Oversized handshake: refused (431) and closed, long before a megabyte.
+    let mut tls = tls_connect(&certs, port).await;
+    let head = format!(
+        "GET /_hooktap/tunnel HTTP/1.1\r\nhost: localhost\r\nconnection: upgrade\r\nupgrade: hooktap-tunnel/1\r\nx-pad: {}\r\n\r\n",
+        "a".repeat(100 << 10)
+    );
+    let _ = tokio::io::AsyncWriteExt::write_all(&mut tls, head.as_bytes()).await;
+    let (answer, _, closed) = read_until_closed(&mut tls, SECS(5)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(closed && !answer.contains(" 101 "), "{answer}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+    still_works().await;
+
+    // The Tunnel endpoint and unknown paths are not webhook paths; unknown Channels are 404.
+    let r = post(
+        &client,
+        &format!("https://localhost:{port}/_hooktap/tunnel"),
+        &[],
+        "x",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = post(
+        &client,
+        &format!("https://localhost:{port}/c/carol/x"),
+        &[],
+        "x",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let r = post(
+        &client,
+        &format!("https://localhost:{port}/hooks/x"),
+        &[],
+        "x",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        relay_events(dir.path()).len(),
+        target.count(),
+        "refused requests are not stored"
+    );
+
+    // Revoked: rotating bob's token closes bob's Tunnel and the old token is refused.
+    let mut b = agent(dir.path(), &certs, port, "bob", &bob, &target.url, &[]);
+    wait(&mut b, "tunnel connected", 20);
+    let new_bob = channel(dir.path(), &["rotate", "bob"]);
+    assert_ne!(new_bob, bob);
+    wait(&mut relay, "bob  token revoked", 5);
+    let status = tokio::task::block_in_place(|| b.wait_exit(SECS(20)));
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        b.output()
+            .contains("wrong or revoked token for channel 'bob'"),
+        "{}",
+        b.output()
+    );
+    still_works().await;
+
+    // Takeover: a second Agent with --takeover replaces the first, which stops and says why.
+    let mut second = agent(
+        dir.path(),
+        &certs,
+        port,
+        "alice",
+        &alice,
+        &target.url,
+        &["--takeover"],
+    );
+    wait(&mut second, "tunnel connected", 20);
+    let status = tokio::task::block_in_place(|| good.wait_exit(SECS(20)));
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        good.output().contains("already has an Agent connected"),
+        "{}",
+        good.output()
+    );
+    let r = post(
+        &client,
+        &format!("https://localhost:{port}/c/alice/x"),
+        &[],
+        "x",
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(agent_events(dir.path(), "alice").len(), target.count());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_reject_and_a_full_queue_answer_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs(dir.path());
+    channel(dir.path(), &["add", "alice"]);
+    let client = provider(&certs);
+    {
+        let (_relay, port) = relay(dir.path(), &certs, 0, &["--offline", "reject"]);
+        let r = post(
+            &client,
+            &format!("https://localhost:{port}/c/alice/x"),
+            &[],
+            "x",
+        )
+        .await;
+        assert_eq!(r.status, 503);
+        assert_eq!(r.headers["retry-after"], "30");
+        assert_eq!(relay_queued(dir.path()), 0, "refused, not queued");
+    }
+    let (_relay, port) = relay(dir.path(), &certs, 0, &["--max-queue", "3"]);
+    assert_eq!(
+        post_numbered(&client, port, "alice", 0, 4).await,
+        vec![202, 202, 202, 503]
+    );
+    assert_eq!(relay_queued(dir.path()), 3, "the oldest are kept");
+}
