@@ -1,6 +1,8 @@
 //! The Store: SQLite (WAL) holding Events and Deliveries. One writer thread commits in groups;
 //! readers open their own connections; a bus announces what has been committed.
 
+mod apply;
+mod checkpoint;
 pub mod drift;
 mod row;
 mod schema;
@@ -58,7 +60,8 @@ pub struct Store {
     path: PathBuf,
     writer: Writer,
     bus: broadcast::Sender<Change>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// The writer thread, then the checkpoint thread (which ends after the writer).
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Store {
@@ -66,13 +69,15 @@ impl Store {
     pub fn open(path: &Path, durability: Durability) -> anyhow::Result<Store> {
         let conn = connect(path, durability)?;
         let (bus, _) = broadcast::channel(4096);
-        let (writer, thread) =
-            Writer::spawn(conn, bus.clone()).context("cannot start the Store's writer thread")?;
+        let (poke, checkpointer) = checkpoint::spawn(path)
+            .with_context(|| format!("cannot open the Store {}", path.display()))?;
+        let (writer, thread) = Writer::spawn(conn, bus.clone(), poke)
+            .context("cannot start the Store's writer thread")?;
         Ok(Store {
             path: path.to_owned(),
             writer,
             bus,
-            thread: Some(thread),
+            threads: vec![thread, checkpointer],
         })
     }
 
@@ -107,10 +112,12 @@ impl Store {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.writer
             .run(move |t| {
+                // Pending Deliveries belong to pending Events; events_scan holds the outcome.
                 let marked = t.execute(
                     "UPDATE deliveries SET outcome = 'interrupted', \
                      error = 'hooktap stopped before this Delivery finished' \
-                     WHERE outcome = 'pending'",
+                     WHERE outcome = 'pending' AND event_id IN \
+                     (SELECT id FROM events INDEXED BY events_scan WHERE outcome = 'pending')",
                     [],
                 )?;
                 t.execute(
@@ -127,9 +134,9 @@ impl Store {
     /// Stops the writer once every other [`Writer`] handle is gone, after it has committed all
     /// it was given.
     pub fn close(mut self) {
-        let thread = self.thread.take();
+        let threads = std::mem::take(&mut self.threads);
         drop(self);
-        if let Some(t) = thread {
+        for t in threads {
             let _ = t.join();
         }
     }
@@ -174,7 +181,8 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        // The checkpoint thread does this work (see `checkpoint`).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         schema::migrate(&mut conn)?;
         Ok(conn)
     };

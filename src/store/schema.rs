@@ -37,10 +37,7 @@ const MIGRATIONS: &[&str] = &[
         headers BLOB NOT NULL,
         body BLOB NOT NULL
     );
-    CREATE INDEX events_received_at ON events(received_at);
-    CREATE INDEX events_status ON events(status) WHERE status IS NOT NULL;
-    CREATE INDEX events_provider_type ON events(provider, event_type);
-    CREATE INDEX events_provider_event_id ON events(provider_event_id)
+    CREATE INDEX events_provider_event_id ON events(provider_event_id, provider)
         WHERE provider_event_id IS NOT NULL;
     CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY,
@@ -55,8 +52,7 @@ const MIGRATIONS: &[&str] = &[
         headers BLOB NOT NULL DEFAULT x'',
         body BLOB NOT NULL DEFAULT x''
     );
-    CREATE INDEX deliveries_event ON deliveries(event_id);
-    CREATE INDEX deliveries_pending ON deliveries(outcome) WHERE outcome = 'pending';",
+    CREATE INDEX deliveries_event ON deliveries(event_id);",
     // 2: Payload drift. One row per distinct JSON shape of a provider event type (key paths and
     // kinds as text, hashed), and a note on each Event whose shape was new and differed.
     "CREATE TABLE shapes (

@@ -3,14 +3,16 @@
 //! and the bus hears of a change only then.
 
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::Change;
+use super::apply;
 use super::drift::Prepared;
-use super::row::{EventSummary, SUMMARY_COLUMNS};
-use crate::event::{DeliveryKind, DeliveryResult, Event, Ingress, Micros, Outcome};
+use super::row::EventSummary;
+use crate::event::{DeliveryKind, DeliveryResult, Event, Micros};
 
 /// How many commands may wait for the writer before senders wait too (back-pressure).
 const QUEUE: usize = 4096;
@@ -45,25 +47,48 @@ pub struct DuplicateUid {
 type Reply<T> = oneshot::Sender<anyhow::Result<T>>;
 type Job = Box<dyn FnOnce(&Transaction<'_>) -> anyhow::Result<Change> + Send>;
 
-enum Command {
+/// A write the capture path makes. Kept until its group commits, so a group that fails part
+/// way can be rolled back and its writes run again one by one.
+enum Op {
     InsertEvent {
         event: Box<Event>,
         delivery: Option<NewDelivery>,
         shape: Option<Box<Prepared>>,
-        reply: Reply<Inserted>,
+        /// The body's SHA-256, hashed on the caller's task like the shape.
+        sha: [u8; 32],
     },
     StartDelivery {
         event_id: i64,
         delivery: NewDelivery,
-        reply: Reply<i64>,
     },
     FinishDelivery {
         id: i64,
         event_id: i64,
         kind: DeliveryKind,
         result: Box<DeliveryResult>,
-        reply: Reply<Arc<EventSummary>>,
     },
+}
+
+/// What an [`Op`] produced, before its commit.
+enum Done {
+    Inserted(Inserted),
+    Started(i64),
+    Finished(Arc<EventSummary>),
+}
+
+/// Where an [`Op`]'s answer goes.
+enum Replier {
+    Inserted(Reply<Inserted>),
+    Started(Reply<i64>),
+    Finished(Reply<Arc<EventSummary>>),
+}
+
+enum Command {
+    Write {
+        op: Op,
+        reply: Replier,
+    },
+    /// Rare work that cannot be run twice: always in a transaction of its own.
     Run {
         job: Job,
         reply: Reply<()>,
@@ -81,11 +106,12 @@ impl Writer {
     pub(super) fn spawn(
         conn: Connection,
         bus: broadcast::Sender<Change>,
+        checkpoint: SyncSender<()>,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("hooktap-store".into())
-            .spawn(move || run(conn, rx, bus))?;
+            .spawn(move || run(conn, rx, bus, checkpoint))?;
         Ok((Writer { tx }, thread))
     }
 
@@ -97,11 +123,16 @@ impl Writer {
     ) -> anyhow::Result<Inserted> {
         // Shaping the body is the costly part of drift: do it here, on the caller's task.
         let shape = super::drift::prepare(&event).map(Box::new);
-        self.call(|reply| Command::InsertEvent {
+        let sha = event.body_sha256();
+        let op = Op::InsertEvent {
             event: Box::new(event),
             delivery,
             shape,
-            reply,
+            sha,
+        };
+        self.call(|reply| Command::Write {
+            op,
+            reply: Replier::Inserted(reply),
         })
         .await
     }
@@ -112,10 +143,10 @@ impl Writer {
         event_id: i64,
         delivery: NewDelivery,
     ) -> anyhow::Result<i64> {
-        self.call(|reply| Command::StartDelivery {
-            event_id,
-            delivery,
-            reply,
+        let op = Op::StartDelivery { event_id, delivery };
+        self.call(|reply| Command::Write {
+            op,
+            reply: Replier::Started(reply),
         })
         .await
     }
@@ -128,12 +159,15 @@ impl Writer {
         kind: DeliveryKind,
         result: DeliveryResult,
     ) -> anyhow::Result<Arc<EventSummary>> {
-        self.call(|reply| Command::FinishDelivery {
+        let op = Op::FinishDelivery {
             id,
             event_id,
             kind,
             result: Box::new(result),
-            reply,
+        };
+        self.call(|reply| Command::Write {
+            op,
+            reply: Replier::Finished(reply),
         })
         .await
     }
@@ -172,317 +206,237 @@ fn drain(rx: &mut mpsc::Receiver<Command>, batch: &mut Vec<Command>) {
     }
 }
 
-/// An answer waiting for its group to commit.
-enum Pending {
-    Inserted(Reply<Inserted>, anyhow::Result<Inserted>),
-    Started(Reply<i64>, anyhow::Result<i64>),
-    Finished(
-        Reply<Arc<EventSummary>>,
-        anyhow::Result<Arc<EventSummary>>,
-        Option<String>,
-        DeliveryKind,
-    ),
-    Ran(Reply<()>, anyhow::Result<Change>),
-}
-
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Command>, bus: broadcast::Sender<Change>) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Command>,
+    bus: broadcast::Sender<Change>,
+    checkpoint: SyncSender<()>,
+) {
     let mut batch = Vec::with_capacity(GROUP);
-    let (mut groups, mut commands) = (0u64, 0u64);
+    let (mut commits, mut commands) = (0u64, 0u64);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         drain(&mut rx, &mut batch);
-        groups += 1;
         commands += batch.len() as u64;
-        commit_group(&mut conn, &mut batch, &bus);
+        let mut writes = Vec::with_capacity(batch.len());
+        for cmd in batch.drain(..) {
+            match cmd {
+                Command::Write { op, reply } => writes.push((op, reply)),
+                Command::Run { job, reply } => {
+                    // Keep order: what came before the job commits first.
+                    commits += commit_group(&mut conn, std::mem::take(&mut writes), &bus);
+                    commits += 1;
+                    run_job(&mut conn, job, reply, &bus);
+                }
+            }
+        }
+        commits += commit_group(&mut conn, writes, &bus);
+        // A full channel means a checkpoint is already due: nothing to add.
+        let _ = checkpoint.try_send(());
     }
-    tracing::debug!("store writer: {commands} commands in {groups} commits");
+    tracing::debug!("store writer: {commands} commands in {commits} commits");
 }
 
-/// Applies every command of the group in one transaction, each in its own savepoint so one
-/// failure does not undo the others, then commits and answers.
-fn commit_group(conn: &mut Connection, batch: &mut Vec<Command>, bus: &broadcast::Sender<Change>) {
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(batch.drain(..), &e.to_string()),
-    };
-    let mut pending = Vec::with_capacity(batch.len());
-    for cmd in batch.drain(..) {
-        pending.push(apply(&tx, cmd));
+/// Applies a group of writes in one transaction, commits, then answers each and tells the bus.
+/// If any write fails, the group is rolled back and each write runs again in a transaction of
+/// its own, so one bad write never takes the others down (and the common path needs no
+/// per-write savepoint, which would copy every page it touches). Returns the commits made.
+fn commit_group(
+    conn: &mut Connection,
+    writes: Vec<(Op, Replier)>,
+    bus: &broadcast::Sender<Change>,
+) -> u64 {
+    if writes.is_empty() {
+        return 0;
     }
-    if let Err(e) = tx.commit() {
-        let cause = e.to_string();
-        for p in pending {
-            match p {
-                Pending::Inserted(r, _) => drop(r.send(Err(store_error(&cause)))),
-                Pending::Started(r, _) => drop(r.send(Err(store_error(&cause)))),
-                Pending::Finished(r, ..) => drop(r.send(Err(store_error(&cause)))),
-                Pending::Ran(r, _) => drop(r.send(Err(store_error(&cause)))),
+    match try_group(conn, writes.iter().map(|(op, _)| op)) {
+        Ok(done) => {
+            for ((op, reply), done) in writes.into_iter().zip(done) {
+                answer(&op, reply, Ok(done), bus);
             }
+            1
         }
-        return;
+        Err(e) if writes.len() == 1 => {
+            let (op, reply) = writes.into_iter().next().expect("one write");
+            answer(&op, reply, Err(e), bus);
+            0
+        }
+        Err(_) => {
+            let count = writes.len() as u64;
+            for (op, reply) in writes {
+                let result = try_group(conn, std::iter::once(&op)).map(|mut d| d.remove(0));
+                answer(&op, reply, result, bus);
+            }
+            count
+        }
     }
-    for p in pending {
-        match p {
-            Pending::Inserted(r, res) => {
-                if let Ok(ins) = &res {
-                    let _ = bus.send(Change::Event(ins.summary.clone()));
-                }
-                let _ = r.send(res);
-            }
-            Pending::Started(r, res) => drop(r.send(res)),
-            Pending::Finished(r, res, error, kind) => {
-                if let Ok(summary) = &res {
-                    let _ = bus.send(Change::Delivery {
-                        summary: summary.clone(),
-                        error,
-                        kind,
-                    });
-                }
-                let _ = r.send(res);
-            }
-            Pending::Ran(r, res) => {
-                let res = res.map(|change| {
-                    let _ = bus.send(change);
+}
+
+/// One transaction: every op, then commit; any failure rolls all of it back.
+fn try_group<'a>(
+    conn: &mut Connection,
+    ops: impl Iterator<Item = &'a Op>,
+) -> anyhow::Result<Vec<Done>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| store_error(&e.to_string()))?;
+    let mut done = Vec::new();
+    for op in ops {
+        done.push(apply(&tx, op)?);
+    }
+    tx.commit().map_err(|e| store_error(&e.to_string()))?;
+    Ok(done)
+}
+
+fn apply(tx: &Transaction<'_>, op: &Op) -> anyhow::Result<Done> {
+    Ok(match op {
+        Op::InsertEvent {
+            event,
+            delivery,
+            shape,
+            sha,
+        } => Done::Inserted(apply::insert_event(
+            tx,
+            event,
+            delivery.as_ref(),
+            shape.as_deref(),
+            sha,
+        )?),
+        Op::StartDelivery { event_id, delivery } => {
+            Done::Started(apply::start_delivery(tx, *event_id, delivery)?)
+        }
+        Op::FinishDelivery {
+            id,
+            event_id,
+            kind,
+            result,
+        } => Done::Finished(apply::finish_delivery(tx, *id, *event_id, *kind, result)?),
+    })
+}
+
+/// Sends a committed (or failed) write's answer, and tells the bus what was committed.
+fn answer(op: &Op, reply: Replier, result: anyhow::Result<Done>, bus: &broadcast::Sender<Change>) {
+    match (reply, result) {
+        (Replier::Inserted(r), Ok(Done::Inserted(ins))) => {
+            let _ = bus.send(Change::Event(ins.summary.clone()));
+            let _ = r.send(Ok(ins));
+        }
+        (Replier::Started(r), Ok(Done::Started(id))) => drop(r.send(Ok(id))),
+        (Replier::Finished(r), Ok(Done::Finished(summary))) => {
+            if let Op::FinishDelivery { kind, result, .. } = op {
+                let _ = bus.send(Change::Delivery {
+                    summary: summary.clone(),
+                    error: result.error.clone(),
+                    kind: *kind,
                 });
-                let _ = r.send(res);
+            }
+            let _ = r.send(Ok(summary));
+        }
+        (reply, result) => {
+            let e = result
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!("internal error: a write answered out of kind"));
+            match reply {
+                Replier::Inserted(r) => drop(r.send(Err(e))),
+                Replier::Started(r) => drop(r.send(Err(e))),
+                Replier::Finished(r) => drop(r.send(Err(e))),
             }
         }
     }
+}
+
+/// Runs a one-off job in its own transaction.
+fn run_job(conn: &mut Connection, job: Job, reply: Reply<()>, bus: &broadcast::Sender<Change>) {
+    let result = (|| {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| store_error(&e.to_string()))?;
+        let change = job(&tx)?;
+        tx.commit().map_err(|e| store_error(&e.to_string()))?;
+        Ok(change)
+    })();
+    let _ = reply.send(result.map(|change| {
+        let _ = bus.send(change);
+    }));
 }
 
 fn store_error(cause: &str) -> anyhow::Error {
     anyhow::anyhow!("cannot write to the Store: {cause}")
 }
 
-fn fail_all(cmds: impl Iterator<Item = Command>, cause: &str) {
-    for cmd in cmds {
-        match cmd {
-            Command::InsertEvent { reply, .. } => drop(reply.send(Err(store_error(cause)))),
-            Command::StartDelivery { reply, .. } => drop(reply.send(Err(store_error(cause)))),
-            Command::FinishDelivery { reply, .. } => drop(reply.send(Err(store_error(cause)))),
-            Command::Run { reply, .. } => drop(reply.send(Err(store_error(cause)))),
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::event::{Classification, HeaderList, Ingress, new_uid, now_micros};
+    use crate::store::{Durability, Store};
+
+    fn event() -> Event {
+        Event {
+            uid: new_uid(),
+            received_at: now_micros(),
+            ingress: Ingress::Local,
+            method: "POST".into(),
+            path: "/x".into(),
+            query: None,
+            remote_addr: None,
+            headers: HeaderList::default(),
+            body: Bytes::from_static(b"{}"),
+            class: Classification::default(),
+            derived_from: None,
         }
     }
-}
 
-/// Runs `f` in a savepoint: kept on success, undone on failure.
-fn atomically<T>(tx: &Transaction<'_>, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    // Cached statements: compiling these per command would cost more than the command.
-    tx.prepare_cached("SAVEPOINT cmd")?.execute([])?;
-    match f() {
-        Ok(v) => {
-            tx.prepare_cached("RELEASE cmd")?.execute([])?;
-            Ok(v)
+    /// Pass: a write that fails inside a group gets its error while the other writes of the
+    /// same group are committed and answered.
+    #[tokio::test]
+    async fn one_failing_write_does_not_take_its_group_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+        let writer = store.writer();
+        // Hold the writer busy in a job until every write below is queued, so they are
+        // drained together as one group.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let gate = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .run(move |_| {
+                        let _ = held.recv_timeout(Duration::from_secs(10));
+                        Ok(Change::Reload)
+                    })
+                    .await
+            })
+        };
+        let inserts: Vec<_> = (0..5)
+            .map(|_| {
+                let w = writer.clone();
+                tokio::spawn(async move { w.insert_event(event(), None).await })
+            })
+            .collect();
+        let bad = {
+            let w = writer.clone();
+            let d = NewDelivery {
+                kind: DeliveryKind::Replay,
+                target: "http://x".into(),
+                started_at: 0,
+            };
+            tokio::spawn(async move { w.start_delivery(999_999, d).await })
+        };
+        // Let the spawned tasks queue their commands.
+        while writer.tx.capacity() > QUEUE - 6 {
+            tokio::task::yield_now().await;
         }
-        Err(e) => {
-            tx.prepare_cached("ROLLBACK TO cmd")?.execute([])?;
-            tx.prepare_cached("RELEASE cmd")?.execute([])?;
-            Err(e)
+        release.send(()).unwrap();
+        gate.await.unwrap().unwrap();
+        let err = bad.await.unwrap().unwrap_err().to_string();
+        assert!(err.contains("no event #999999"), "{err}");
+        for i in inserts {
+            i.await.unwrap().expect("the other writes commit");
         }
+        assert_eq!(store.reader().unwrap().count().unwrap(), 5);
     }
-}
-
-fn apply(tx: &Transaction<'_>, cmd: Command) -> Pending {
-    match cmd {
-        Command::InsertEvent {
-            event,
-            delivery,
-            shape,
-            reply,
-        } => Pending::Inserted(
-            reply,
-            atomically(tx, || {
-                insert_event(tx, &event, delivery.as_ref(), shape.as_deref())
-            }),
-        ),
-        Command::StartDelivery {
-            event_id,
-            delivery,
-            reply,
-        } => Pending::Started(
-            reply,
-            atomically(tx, || start_delivery(tx, event_id, &delivery)),
-        ),
-        Command::FinishDelivery {
-            id,
-            event_id,
-            kind,
-            result,
-            reply,
-        } => {
-            let error = result.error.clone();
-            let res = atomically(tx, || finish_delivery(tx, id, event_id, kind, &result));
-            Pending::Finished(reply, res, error, kind)
-        }
-        Command::Run { job, reply } => Pending::Ran(reply, atomically(tx, || job(tx))),
-    }
-}
-
-fn insert_event(
-    tx: &Transaction<'_>,
-    event: &Event,
-    delivery: Option<&NewDelivery>,
-    shape: Option<&Prepared>,
-) -> anyhow::Result<Inserted> {
-    if event.ingress == Ingress::Relay
-        && let Some(id) = tx
-            .prepare_cached("SELECT id FROM events WHERE uid = ?1")?
-            .query_row([&event.uid], |r| r.get(0))
-            .optional()?
-    {
-        return Err(DuplicateUid {
-            uid: event.uid.clone(),
-            id,
-        }
-        .into());
-    }
-    let class = &event.class;
-    // A provider retry: the same provider event id seen before on live traffic.
-    let duplicate_of: Option<i64> = match (&class.provider_event_id, event.ingress) {
-        (Some(pid), Ingress::Local | Ingress::Relay) => tx
-            .prepare_cached(
-                "SELECT id FROM events WHERE provider_event_id = ?1 AND provider = ?2 \
-                 AND ingress IN ('local', 'relay') ORDER BY id LIMIT 1",
-            )?
-            .query_row(params![pid, class.provider], |r| r.get(0))
-            .optional()?,
-        _ => None,
-    };
-    let sha = event.body_sha256();
-    let (deliveries, outcome) = match delivery {
-        Some(_) => (1, Some(Outcome::Pending.as_str())),
-        None => (0, None),
-    };
-    let event_id = tx
-        .prepare_cached(
-            "INSERT INTO events (uid, received_at, ingress, method, path, query, remote_addr, \
-             body_size, body_sha256, provider, event_type, provider_event_id, summary, signature, \
-             signature_detail, derived_from, duplicate_of, deliveries, outcome) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19) RETURNING id",
-        )?
-        .query_row(
-            params![
-                event.uid,
-                event.received_at,
-                event.ingress.as_str(),
-                event.method,
-                event.path,
-                event.query,
-                event.remote_addr,
-                event.body.len() as i64,
-                &sha[..],
-                class.provider,
-                class.event_type,
-                class.provider_event_id,
-                class.summary,
-                class.signature.as_str(),
-                class.signature_detail,
-                event.derived_from,
-                duplicate_of,
-                deliveries,
-                outcome,
-            ],
-            |r| r.get(0),
-        )?;
-    tx.prepare_cached("INSERT INTO bodies (event_id, headers, body) VALUES (?1, ?2, ?3)")?
-        .execute(params![event_id, event.headers.encode(), &event.body[..]])?;
-    super::drift::record(tx, event_id, event, shape)?;
-    let delivery_id = match delivery {
-        Some(d) => Some(insert_delivery(tx, event_id, d)?),
-        None => None,
-    };
-    let summary = Arc::new(EventSummary {
-        id: event_id,
-        uid: event.uid.clone(),
-        received_at: event.received_at,
-        ingress: event.ingress.as_str().into(),
-        method: event.method.clone(),
-        path: event.path.clone(),
-        query: event.query.clone(),
-        remote_addr: event.remote_addr.clone(),
-        body_size: event.body.len() as u64,
-        body_sha256: hex::encode(sha),
-        provider: class.provider.clone(),
-        event_type: class.event_type.clone(),
-        provider_event_id: class.provider_event_id.clone(),
-        summary: class.summary.clone(),
-        signature: class.signature.as_str().into(),
-        derived_from: event.derived_from,
-        deliveries,
-        status: None,
-        outcome: outcome.map(Into::into),
-        duration_us: None,
-        replayed: false,
-        duplicate_of,
-        signature_detail: class.signature_detail.clone(),
-    });
-    Ok(Inserted {
-        event_id,
-        delivery_id,
-        summary,
-    })
-}
-
-fn insert_delivery(tx: &Transaction<'_>, event_id: i64, d: &NewDelivery) -> anyhow::Result<i64> {
-    Ok(tx
-        .prepare_cached(
-            "INSERT INTO deliveries (event_id, kind, target, started_at, outcome) \
-             VALUES (?1, ?2, ?3, ?4, 'pending') RETURNING id",
-        )?
-        .query_row(
-            params![event_id, d.kind.as_str(), d.target, d.started_at],
-            |r| r.get(0),
-        )?)
-}
-
-fn start_delivery(tx: &Transaction<'_>, event_id: i64, d: &NewDelivery) -> anyhow::Result<i64> {
-    let changed = tx
-        .prepare_cached(
-            "UPDATE events SET deliveries = deliveries + 1, outcome = 'pending', status = NULL, \
-             duration_us = NULL WHERE id = ?1",
-        )?
-        .execute([event_id])?;
-    if changed == 0 {
-        anyhow::bail!("no event #{event_id}");
-    }
-    insert_delivery(tx, event_id, d)
-}
-
-fn finish_delivery(
-    tx: &Transaction<'_>,
-    id: i64,
-    event_id: i64,
-    kind: DeliveryKind,
-    r: &DeliveryResult,
-) -> anyhow::Result<Arc<EventSummary>> {
-    tx.prepare_cached(
-        "UPDATE deliveries SET duration_us = ?1, outcome = ?2, status = ?3, error = ?4, \
-         headers = ?5, body = ?6 WHERE id = ?7",
-    )?
-    .execute(params![
-        r.duration_us,
-        r.outcome.as_str(),
-        r.status,
-        r.error,
-        r.headers.encode(),
-        &r.body[..],
-        id
-    ])?;
-    let sql = format!(
-        "UPDATE events SET status = ?1, outcome = ?2, duration_us = ?3, \
-         replayed = replayed OR ?4 WHERE id = ?5 RETURNING {}",
-        SUMMARY_COLUMNS.replace("events.id", "id")
-    );
-    let summary = tx.prepare_cached(&sql)?.query_row(
-        params![
-            r.status,
-            r.outcome.as_str(),
-            r.duration_us,
-            kind == DeliveryKind::Replay,
-            event_id
-        ],
-        EventSummary::from_row,
-    )?;
-    Ok(Arc::new(summary))
 }
