@@ -136,6 +136,12 @@ fn show_handles_unknown_ids_bodies_and_headers() {
     let (_dir, db) = temp_db();
     let out = hooktap(&db, &["show", "999"]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Store at"));
+    hooktap::store::Store::open(&db, hooktap::store::Durability::Normal)
+        .unwrap()
+        .close();
+    let out = hooktap(&db, &["show", "999"]);
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
         "error: no event #999"

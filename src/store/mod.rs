@@ -195,15 +195,33 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Opens the Store at `path` for reading, creating and migrating it if it does not exist yet.
+    /// Opens the Store at `path` for reading (migrating it first if an older hooktap wrote it).
+    /// A Store that does not exist is an error: a mistyped `--db` must not look like an empty
+    /// history.
     pub fn open(path: &Path) -> anyhow::Result<Reader> {
-        drop(connect(path, Durability::Normal)?);
+        if !path.exists() {
+            anyhow::bail!(
+                "no Store at {} yet: `hooktap listen --forward URL` creates it (or pass --db PATH)",
+                path.display()
+            );
+        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("cannot open the Store {}", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .with_context(|| {
+                format!(
+                    "cannot read the Store {}: is it a hooktap Store?",
+                    path.display()
+                )
+            })?;
+        if version != SCHEMA_VERSION {
+            drop(connect(path, Durability::Normal)?);
+        }
         conn.pragma_update(None, "query_only", true)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Reader { conn })

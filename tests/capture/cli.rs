@@ -124,7 +124,21 @@ async fn errors_are_one_clear_line() {
     let bad_db = file.join("events.db");
     let (code, err) = run_err(&["list", "--db", bad_db.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("cannot") && err.contains("--db"), "{err}");
+    assert!(err.contains("no Store at") && err.contains("--db"), "{err}");
+    let (code, err) = run_err(&[
+        "listen",
+        "--forward",
+        "http://127.0.0.1:9",
+        "--port",
+        "0",
+        "--db",
+        bad_db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot create the Store") && err.contains("--db"),
+        "{err}"
+    );
 
     let (code, err) = run_err(&[
         "listen",
