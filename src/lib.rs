@@ -23,6 +23,7 @@ pub mod forward;
 pub mod import;
 pub mod lines;
 pub mod listener;
+pub mod pretty;
 pub mod providers;
 pub mod prune;
 pub mod record;
