@@ -115,7 +115,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let capture = Arc::new(
         Capture::new(
             store.writer(),
-            forwarder,
+            forwarder.clone(),
             args.forward.clone(),
             respond,
             providers.clone(),
@@ -148,10 +148,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Format::Text
     };
-    let printer = tokio::spawn(lines::print(store.subscribe(), format));
-
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
+    let printer = (!tui).then(|| tokio::spawn(lines::print(store.subscribe(), format)));
+    let screen = tui.then(|| {
+        tokio::spawn(crate::tui::run(crate::tui::Setup {
+            db: db.clone(),
+            title: "listen".into(),
+            ingress: vec![format!("{scheme}://{local}")],
+            target: Some(args.forward.clone()),
+            bus: Some(store.subscribe()),
+            writer: store.writer(),
+            forwarder,
+            poll_store: false,
+            lines: Vec::new(),
+            shutdown: shutdown.clone(),
+        }))
+    });
     let limits = Limits {
         max_body: args.max_body,
         header_timeout: args.header_timeout,
@@ -168,14 +182,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         tokio::spawn(crate::prune::keep_bounded(writer, db, bounds, stop))
     });
     listener::serve(socket, tls, capture.clone(), limits, shutdown).await;
+    // The screen gives the terminal back before anything else is printed.
+    let screen = match screen {
+        Some(s) => crate::tui::joined(s.await),
+        None => Ok(()),
+    };
     if let Some(p) = pruner {
         let _ = p.await;
     }
     drop(capture);
     store.close();
-    let _ = printer.await;
+    if let Some(p) = printer {
+        let _ = p.await;
+    }
     eprintln!("hooktap stopped; the Store is flushed");
-    Ok(())
+    screen
 }
 
 fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {

@@ -10,6 +10,7 @@ pub mod prune;
 pub mod replay;
 pub mod show;
 pub mod trigger;
+pub mod ui;
 
 use std::path::PathBuf;
 

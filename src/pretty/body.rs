@@ -12,6 +12,7 @@ const MAX_DECODED: u64 = 25 << 20;
 const MAX_HEX_LINES: usize = 64;
 
 /// A body ready to print: its lines, and a note on how it was transformed, if at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Shown {
     pub lines: Vec<String>,
     pub note: Option<String>,

@@ -1,0 +1,1 @@
+//! Snapshot and update tests of the whole screen.

@@ -1,0 +1,200 @@
+//! The Event list: a title (count, filter, follow), column headers, and the rows on screen,
+//! with columns dropped as the terminal narrows.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::thousands;
+use crate::store::EventSummary;
+use crate::tui::app::{App, Focus};
+use crate::tui::theme::{self, BAR, BOLD, DIM, ERROR, GOOD, SELECTED, SELECTED_IDLE, WARN};
+
+pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    frame.render_widget(
+        Paragraph::new(title(app)).style(BAR),
+        Rect { height: 1, ..area },
+    );
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height - 1,
+        ..area
+    };
+    let list = &app.list;
+    if list.rows.is_empty() {
+        let text = if !list.loaded || list.loading.is_some() {
+            match app.searching {
+                Some(done) => format!(" searching… {:.0}%", done * 100.0),
+                None => " loading…".into(),
+            }
+        } else if !app.filter.is_empty() {
+            " No Events match this filter: / edits it".into()
+        } else if let Some(url) = app.info.ingress.first() {
+            format!(
+                " No Events yet. Send a webhook to {url}/… or run\n  hooktap trigger ayrshare social-unlink --to {url}/hooks/ayrshare"
+            )
+        } else {
+            " No Events in this Store yet. `hooktap listen --forward URL` records them.".into()
+        };
+        frame.render_widget(Paragraph::new(text).style(DIM), body);
+        return;
+    }
+    let wide = area.width >= 100;
+    let roomy = area.width >= 90;
+    let height = body.height.saturating_sub(1) as usize;
+    let visible = list.rows.iter().enumerate().skip(list.offset).take(height);
+    let id_width = list
+        .rows
+        .iter()
+        .skip(list.offset)
+        .take(height)
+        .map(|r| r.id.to_string().len() + 1)
+        .max()
+        .unwrap_or(3)
+        .max(3) as u16;
+    let selected_style = if app.focus == Focus::List {
+        SELECTED
+    } else {
+        SELECTED_IDLE
+    };
+    let rows: Vec<Row<'_>> = visible
+        .map(|(i, r)| {
+            let row = row(app, r, wide, roomy);
+            if i == list.selected {
+                row.style(selected_style)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(if wide { 12 } else { 8 }),
+        Constraint::Length(id_width),
+    ];
+    let mut header = vec!["TIME", "ID"];
+    if roomy {
+        widths.push(Constraint::Length(6));
+        header.push("METHOD");
+    }
+    widths.extend([
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Length(if wide { 7 } else { 4 }),
+    ]);
+    header.extend(["PATH", "PROVIDER TYPE", "STATUS"]);
+    widths.push(Constraint::Length(6));
+    header.push("DUR");
+    if roomy {
+        widths.push(Constraint::Length(6));
+        header.push("SIZE");
+    }
+    widths.push(Constraint::Length(3));
+    header.push("");
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(DIM))
+        .column_spacing(1);
+    frame.render_widget(table, body);
+}
+
+fn title(app: &App) -> Line<'static> {
+    let list = &app.list;
+    let count = match app.total {
+        Some(n) => thousands(n),
+        None if list.more_older => format!("{}+", thousands(list.rows.len() as u64)),
+        None => thousands(list.rows.len() as u64),
+    };
+    let mut spans = vec![Span::styled(format!(" Events {count}"), BOLD)];
+    if !app.filter_text.trim().is_empty() {
+        spans.push(Span::raw(format!("  filter: {}", app.filter_text.trim())));
+    }
+    if let Some(done) = app.searching {
+        spans.push(Span::raw(format!("  searching… {:.0}%", done * 100.0)));
+    }
+    if list.follow && !list.more_newer {
+        spans.push(Span::raw("  following"));
+    } else if list.unseen > 0 {
+        spans.push(Span::styled(
+            format!("  ↑ {} new: f follows", thousands(list.unseen)),
+            WARN,
+        ));
+    } else {
+        spans.push(Span::raw("  paused: f follows"));
+    }
+    Line::from(spans)
+}
+
+fn row<'a>(app: &App, r: &'a EventSummary, wide: bool, roomy: bool) -> Row<'a> {
+    let time = app.clock.time(r.received_at);
+    let time = if wide {
+        time
+    } else {
+        time.chars().take(8).collect()
+    };
+    let what = match &r.event_type {
+        Some(t) => format!("{} {t}", r.provider),
+        None => r.provider.clone(),
+    };
+    let mut path = r.path.clone();
+    if let Some(q) = &r.query {
+        path.push('?');
+        path.push_str(q);
+    }
+    let status_text = theme::status_text(r.status, r.outcome.as_deref());
+    let status_text = if wide || status_text.len() <= 4 {
+        status_text
+    } else {
+        status_text.chars().take(4).collect()
+    };
+    let mut cells = vec![
+        Cell::from(time),
+        Cell::from(Line::from(format!("{}", r.id)).right_aligned()),
+    ];
+    if roomy {
+        cells.push(Cell::from(r.method.as_str()));
+    }
+    cells.push(Cell::from(path));
+    cells.push(Cell::from(what));
+    cells.push(Cell::from(Span::styled(
+        status_text,
+        theme::status(r.status, r.outcome.as_deref()),
+    )));
+    cells.push(Cell::from(
+        Line::from(r.duration_us.map(theme::duration).unwrap_or_default()).right_aligned(),
+    ));
+    if roomy {
+        cells.push(Cell::from(
+            Line::from(theme::size(r.body_size)).right_aligned(),
+        ));
+    }
+    cells.push(Cell::from(badges(r)));
+    Row::new(cells)
+}
+
+/// `✓`/`✗` signature valid/invalid, `↻` replayed (`✎` an edited copy), `≡` a provider retry.
+pub fn badges(r: &EventSummary) -> Line<'static> {
+    let mut spans = Vec::new();
+    match r.signature.as_str() {
+        "valid" => spans.push(Span::styled("✓", GOOD)),
+        "invalid" => spans.push(Span::styled("✗", ERROR)),
+        _ => spans.push(Span::raw(" ")),
+    }
+    if r.derived_from.is_some() {
+        spans.push(Span::raw("✎"));
+    } else if r.replayed {
+        spans.push(Span::styled(
+            "↻",
+            Style::new().fg(ratatui::style::Color::Cyan),
+        ));
+    } else {
+        spans.push(Span::raw(" "));
+    }
+    if r.duplicate_of.is_some() {
+        spans.push(Span::styled("≡", WARN));
+    }
+    Line::from(spans)
+}
