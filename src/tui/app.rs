@@ -60,6 +60,16 @@ impl Tab {
         }
     }
 
+    /// The title on a narrow screen.
+    pub fn short(self) -> &'static str {
+        match self {
+            Tab::Summary => "Sum",
+            Tab::Request => "Req",
+            Tab::Response => "Resp",
+            Tab::Deliveries => "Deliv",
+        }
+    }
+
     fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
     }
@@ -305,6 +315,8 @@ impl App {
                 status_lines: 2 + self.lines.len() as u16,
                 footer_lines,
                 detail_focused: self.focus == Focus::Detail,
+                list_len: (self.list.loaded && !self.list.more_older && !self.list.more_newer)
+                    .then_some(self.list.rows.len()),
             },
         )
     }

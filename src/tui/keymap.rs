@@ -113,13 +113,13 @@ pub const KEYMAP: &[Binding] = &[
         &[key('j'), code(KeyCode::Down)],
         Browse,
         A::Down,
-        "next Event (or line)",
+        "next Event / line",
     ),
     bind(
         &[key('k'), code(KeyCode::Up)],
         Browse,
         A::Up,
-        "previous Event (or line)",
+        "previous Event / line",
     ),
     bind(
         &[key('g'), code(KeyCode::Home)],
@@ -149,55 +149,36 @@ pub const KEYMAP: &[Binding] = &[
         &[code(KeyCode::Enter)],
         Browse,
         A::SwitchPane,
-        "switch between list and detail",
+        "list ⇄ detail pane",
     ),
     bind(
         &[code(KeyCode::Tab), key('l'), code(KeyCode::Right)],
         Browse,
         A::NextTab,
-        "next detail tab",
+        "next tab",
     ),
     bind(
         &[code(KeyCode::BackTab), key('h'), code(KeyCode::Left)],
         Browse,
         A::PrevTab,
-        "previous detail tab",
+        "previous tab",
     ),
-    bind(&[key('1')], Browse, A::ShowTab(0), "Summary tab"),
-    bind(&[key('2')], Browse, A::ShowTab(1), "Request tab"),
-    bind(&[key('3')], Browse, A::ShowTab(2), "Response tab"),
-    bind(&[key('4')], Browse, A::ShowTab(3), "Deliveries tab"),
-    bind(
-        &[key('/')],
-        Browse,
-        A::Filter,
-        "filter (e.g. provider:ayrshare status:5xx)",
-    ),
-    bind(
-        &[key('r')],
-        Browse,
-        A::Replay,
-        "replay the Event to its Target",
-    ),
-    bind(&[key('R')], Browse, A::ReplayTo, "replay to another URL"),
-    bind(&[key('e')], Browse, A::Edit, "edit in $EDITOR, then send"),
+    bind(&[key('1')], Browse, A::ShowTab(0), "tab by number"),
+    // No help text: the keys join the row above in the help.
+    bind(&[key('2')], Browse, A::ShowTab(1), ""),
+    bind(&[key('3')], Browse, A::ShowTab(2), ""),
+    bind(&[key('4')], Browse, A::ShowTab(3), ""),
+    bind(&[key('/')], Browse, A::Filter, "filter"),
+    bind(&[key('r')], Browse, A::Replay, "replay to its Target"),
+    bind(&[key('R')], Browse, A::ReplayTo, "replay to a URL"),
+    bind(&[key('e')], Browse, A::Edit, "edit in $EDITOR, send"),
     bind(&[key('c')], Browse, A::CopyCurl, "copy as curl"),
     bind(&[key('y')], Browse, A::CopyBody, "copy the body"),
-    bind(&[key('f')], Browse, A::Follow, "follow the newest Events"),
+    bind(&[key('f')], Browse, A::Follow, "follow the newest"),
     bind(&[key('d')], Browse, A::Diff, "diff two Deliveries"),
-    bind(
-        &[key(' ')],
-        Browse,
-        A::Mark,
-        "mark a Delivery to diff against",
-    ),
+    bind(&[key(' ')], Browse, A::Mark, "mark a Delivery"),
     bind(&[key('?')], Browse, A::Help, "this help"),
-    bind(
-        &[code(KeyCode::Esc)],
-        Browse,
-        A::Back,
-        "back to the list, close",
-    ),
+    bind(&[code(KeyCode::Esc)], Browse, A::Back, "back, close"),
     bind(&[key('q'), ctrl('c')], Browse, A::Quit, "quit"),
     bind(&[code(KeyCode::Enter)], Input, A::Submit, "apply"),
     bind(&[code(KeyCode::Esc), ctrl('c')], Input, A::Cancel, "cancel"),
@@ -298,16 +279,21 @@ pub fn describe(k: &Key) -> String {
     }
 }
 
-/// The help table's rows for `context`: keys written out, and what they do.
+/// The help table's rows for `context`: keys written out, and what they do. A row without help
+/// text lends its keys to the row above.
 pub fn help_rows(context: Context) -> Vec<(String, &'static str)> {
-    KEYMAP
-        .iter()
-        .filter(|b| b.context == context)
-        .map(|b| {
-            let keys: Vec<String> = b.keys.iter().map(describe).collect();
-            (keys.join(" "), b.help)
-        })
-        .collect()
+    let mut rows: Vec<(String, &'static str)> = Vec::new();
+    for b in KEYMAP.iter().filter(|b| b.context == context) {
+        let keys: Vec<String> = b.keys.iter().map(describe).collect();
+        match rows.last_mut() {
+            Some((prev, _)) if b.help.is_empty() => {
+                prev.push(' ');
+                prev.push_str(&keys.join(" "));
+            }
+            _ => rows.push((keys.join(" "), b.help)),
+        }
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -377,11 +363,12 @@ mod tests {
     #[test]
     fn help_lists_every_browse_binding_once() {
         let rows = help_rows(Browse);
-        assert_eq!(
-            rows.len(),
-            KEYMAP.iter().filter(|b| b.context == Browse).count()
-        );
-        assert!(rows.contains(&("j ↓".to_string(), "next Event (or line)")));
+        let with_help = KEYMAP
+            .iter()
+            .filter(|b| b.context == Browse && !b.help.is_empty());
+        assert_eq!(rows.len(), with_help.count());
+        assert!(rows.contains(&("j ↓".to_string(), "next Event / line")));
+        assert!(rows.contains(&("1 2 3 4".to_string(), "tab by number")));
         assert!(rows.contains(&("q Ctrl-c".to_string(), "quit")));
     }
 }

@@ -31,6 +31,9 @@ pub struct Shape {
     pub footer_lines: u16,
     /// The detail pane has focus (on a short terminal it then replaces the list).
     pub detail_focused: bool,
+    /// All the rows there are, when that is few (the list then takes no more room than they
+    /// need); `None` when there are more than a screenful.
+    pub list_len: Option<usize>,
 }
 
 /// Lays out a `width` x `height` screen.
@@ -48,14 +51,18 @@ pub fn areas(width: u16, height: u16, shape: Shape) -> Areas {
             (body, empty)
         }
     } else if width >= SIDE_BY_SIDE {
+        // One blank column between the panes.
         let left = width * 55 / 100;
         (
             Rect::new(0, body.y, left, body.height),
-            Rect::new(left, body.y, width - left, body.height),
+            Rect::new(left + 1, body.y, width - left - 1, body.height),
         )
     } else {
-        // The list gets just under half: title, header and a screenful of rows.
-        let top = (body.height * 45 / 100).max(5);
+        // The list gets just under half (title, header and rows), less when the rows are few.
+        let mut top = (body.height * 45 / 100).max(5);
+        if let Some(n) = shape.list_len {
+            top = top.min((n as u16).saturating_add(2).max(5));
+        }
         (
             Rect::new(0, body.y, width, top),
             Rect::new(0, body.y + top, width, body.height - top),
@@ -109,6 +116,7 @@ mod tests {
         status_lines: 2,
         footer_lines: 1,
         detail_focused: false,
+        list_len: None,
     };
 
     #[test]
@@ -122,13 +130,23 @@ mod tests {
         assert_eq!(a.pane_at(5, 12), Some(Pane::Detail));
         assert_eq!(a.pane_at(5, 3), Some(Pane::List));
         assert_eq!(a.pane_at(5, 0), None);
+        // Few rows: the detail pane gets the rest.
+        let few = areas(
+            80,
+            40,
+            Shape {
+                list_len: Some(4),
+                ..SHAPE
+            },
+        );
+        assert_eq!((few.list.height, few.detail.height), (6, 31));
     }
 
     #[test]
     fn wide_terminals_go_side_by_side_and_short_ones_show_one_pane() {
         let a = areas(200, 50, SHAPE);
         assert_eq!(a.list, Rect::new(0, 2, 110, 47));
-        assert_eq!(a.detail, Rect::new(110, 2, 90, 47));
+        assert_eq!(a.detail, Rect::new(111, 2, 89, 47));
         let short = areas(80, 12, SHAPE);
         assert_eq!(short.list.height, 9);
         assert_eq!(short.detail.height, 0);

@@ -127,6 +127,11 @@ impl App {
             self.delivery = None;
             self.mark = None;
             self.diff = None;
+            if self.list.selected_id().is_none() {
+                self.detail = None;
+                self.focus = Focus::List;
+                self.rebuild();
+            }
         }
     }
 
@@ -185,12 +190,14 @@ impl App {
             return;
         };
         let index = |want: i64| ds.iter().position(|x| x.id == want).unwrap_or(0);
-        let (mut ia, mut ib) = (
+        let (ia, mut ib) = (
             self.mark.unwrap_or(index(a.id)),
             self.delivery.unwrap_or(index(b.id)),
         );
         if ia == ib {
-            (ia, ib) = (index(a.id), index(b.id));
+            // The same one twice: compare with the latest other one.
+            let last = ds.len() - 1;
+            ib = if ia == last { last - 1 } else { last };
         }
         self.diff = Some(crate::pretty::diff::lines(&ds[ia], &ds[ib]));
         self.mark = Some(ia);

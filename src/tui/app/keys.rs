@@ -249,8 +249,10 @@ impl App {
                 self.list.follow = true;
                 if self.filter.needs_body() {
                     // A body search can take a while: show progress, not the old rows.
+                    let prev = self.list.selected_id();
                     self.list.rows.clear();
                     (self.list.selected, self.list.offset) = (0, 0);
+                    self.after_select(prev);
                 }
                 let load = self.list.reset();
                 Some(self.query(load))

@@ -13,10 +13,11 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if area.height == 0 || area.width == 0 {
         return;
     }
-    frame.render_widget(
-        Paragraph::new(tab_bar(app)).style(BAR),
-        Rect { height: 1, ..area },
-    );
+    let bar = match tab_bar(app, false) {
+        bar if bar.width() <= area.width as usize => bar,
+        _ => tab_bar(app, true),
+    };
+    frame.render_widget(Paragraph::new(bar).style(BAR), Rect { height: 1, ..area });
     let body = Rect {
         y: area.y + 1,
         height: area.height - 1,
@@ -41,7 +42,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines), body);
 }
 
-fn tab_bar(app: &App) -> Line<'static> {
+/// The tabs, with short titles when `short`.
+fn tab_bar(app: &App, short: bool) -> Line<'static> {
     let id = app
         .detail
         .as_ref()
@@ -49,11 +51,12 @@ fn tab_bar(app: &App) -> Line<'static> {
         .unwrap_or_else(|| " ".into());
     let mut spans = vec![Span::raw(id)];
     for (i, tab) in Tab::ALL.iter().enumerate() {
-        let mut label = format!(" {} {} ", i + 1, tab.title());
+        let title = if short { tab.short() } else { tab.title() };
+        let mut label = format!(" {} {title} ", i + 1);
         if *tab == Tab::Deliveries
             && let Some(d) = &app.detail
         {
-            label = format!(" {} {} {} ", i + 1, tab.title(), d.deliveries.len());
+            label = format!(" {} {title} {} ", i + 1, d.deliveries.len());
         }
         let style = if *tab == app.tab {
             let s = ratatui::style::Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);

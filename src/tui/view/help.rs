@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: Rect) {
         }
         lines.push(Line::from(spans));
     }
-    lines.extend(footer);
+    lines.extend(crate::tui::text::wrap(footer, inner_w));
     let height = (lines.len() as u16 + 2).min(screen.height);
     let area = Rect {
         x: screen.x + (screen.width - width) / 2,

@@ -44,27 +44,22 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(text).style(DIM), body);
         return;
     }
-    let wide = area.width >= 100;
-    let roomy = area.width >= 90;
+    let cols = Columns::for_width(area.width);
     let height = body.height.saturating_sub(1) as usize;
-    let visible = list.rows.iter().enumerate().skip(list.offset).take(height);
-    let id_width = list
-        .rows
-        .iter()
-        .skip(list.offset)
-        .take(height)
-        .map(|r| r.id.to_string().len() + 1)
+    let on_screen = || list.rows.iter().enumerate().skip(list.offset).take(height);
+    let id_width = on_screen()
+        .map(|(_, r)| r.id.to_string().len())
         .max()
-        .unwrap_or(3)
-        .max(3) as u16;
+        .unwrap_or(2)
+        .max(2) as u16;
     let selected_style = if app.focus == Focus::List {
         SELECTED
     } else {
         SELECTED_IDLE
     };
-    let rows: Vec<Row<'_>> = visible
+    let rows: Vec<Row<'_>> = on_screen()
         .map(|(i, r)| {
-            let row = row(app, r, wide, roomy);
+            let row = row(app, r, cols);
             if i == list.selected {
                 row.style(selected_style)
             } else {
@@ -72,29 +67,23 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
             }
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Length(if wide { 12 } else { 8 }),
-        Constraint::Length(id_width),
-    ];
-    let mut header = vec!["TIME", "ID"];
-    if roomy {
-        widths.push(Constraint::Length(6));
-        header.push("METHOD");
-    }
-    widths.extend([
-        Constraint::Fill(2),
-        Constraint::Fill(3),
-        Constraint::Length(if wide { 7 } else { 4 }),
-    ]);
-    header.extend(["PATH", "PROVIDER TYPE", "STATUS"]);
-    widths.push(Constraint::Length(6));
-    header.push("DUR");
-    if roomy {
-        widths.push(Constraint::Length(6));
-        header.push("SIZE");
-    }
-    widths.push(Constraint::Length(3));
-    header.push("");
+    let mut widths = Vec::new();
+    let mut header = Vec::new();
+    let mut col = |on: bool, name: &'static str, width: Constraint| {
+        if on {
+            header.push(name);
+            widths.push(width);
+        }
+    };
+    col(cols.time > 0, "TIME", Constraint::Length(cols.time));
+    col(true, "ID", Constraint::Length(id_width));
+    col(cols.method, "METHOD", Constraint::Length(6));
+    col(true, "PATH", Constraint::Fill(2));
+    col(true, "PROVIDER TYPE", Constraint::Fill(3));
+    col(true, "STATUS", Constraint::Length(cols.status));
+    col(cols.duration, "DUR", Constraint::Length(6));
+    col(cols.size, "SIZE", Constraint::Length(6));
+    col(true, "", Constraint::Length(3));
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(DIM))
         .column_spacing(1);
@@ -128,13 +117,35 @@ fn title(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-fn row<'a>(app: &App, r: &'a EventSummary, wide: bool, roomy: bool) -> Row<'a> {
-    let time = app.clock.time(r.received_at);
-    let time = if wide {
-        time
-    } else {
-        time.chars().take(8).collect()
-    };
+/// Which columns fit.
+#[derive(Clone, Copy)]
+struct Columns {
+    /// Width of the time (0: not shown; 8 without, 12 with milliseconds).
+    time: u16,
+    method: bool,
+    /// Width of the status (4 cuts `failed` to `fail`).
+    status: u16,
+    duration: bool,
+    size: bool,
+}
+
+impl Columns {
+    fn for_width(width: u16) -> Columns {
+        Columns {
+            time: match width {
+                100.. => 12,
+                70.. => 8,
+                _ => 0,
+            },
+            method: width >= 90,
+            status: if width >= 100 { 7 } else { 4 },
+            duration: width >= 70,
+            size: width >= 90,
+        }
+    }
+}
+
+fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns) -> Row<'a> {
     let what = match &r.event_type {
         Some(t) => format!("{} {t}", r.provider),
         None => r.provider.clone(),
@@ -144,29 +155,33 @@ fn row<'a>(app: &App, r: &'a EventSummary, wide: bool, roomy: bool) -> Row<'a> {
         path.push('?');
         path.push_str(q);
     }
-    let status_text = theme::status_text(r.status, r.outcome.as_deref());
-    let status_text = if wide || status_text.len() <= 4 {
-        status_text
-    } else {
-        status_text.chars().take(4).collect()
-    };
-    let mut cells = vec![
-        Cell::from(time),
-        Cell::from(Line::from(format!("{}", r.id)).right_aligned()),
-    ];
-    if roomy {
+    let status: String = theme::status_text(r.status, r.outcome.as_deref())
+        .chars()
+        .take(cols.status as usize)
+        .collect();
+    let mut cells = Vec::new();
+    if cols.time > 0 {
+        let time = app.clock.time(r.received_at);
+        cells.push(Cell::from(
+            time.chars().take(cols.time as usize).collect::<String>(),
+        ));
+    }
+    cells.push(Cell::from(Line::from(r.id.to_string()).right_aligned()));
+    if cols.method {
         cells.push(Cell::from(r.method.as_str()));
     }
     cells.push(Cell::from(path));
     cells.push(Cell::from(what));
     cells.push(Cell::from(Span::styled(
-        status_text,
+        status,
         theme::status(r.status, r.outcome.as_deref()),
     )));
-    cells.push(Cell::from(
-        Line::from(r.duration_us.map(theme::duration).unwrap_or_default()).right_aligned(),
-    ));
-    if roomy {
+    if cols.duration {
+        cells.push(Cell::from(
+            Line::from(r.duration_us.map(theme::duration).unwrap_or_default()).right_aligned(),
+        ));
+    }
+    if cols.size {
         cells.push(Cell::from(
             Line::from(theme::size(r.body_size)).right_aligned(),
         ));

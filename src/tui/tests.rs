@@ -1,1 +1,0 @@
-//! Snapshot and update tests of the whole screen.
