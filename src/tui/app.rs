@@ -325,7 +325,8 @@ impl App {
     pub fn context(&self) -> Context {
         match self.mode {
             Mode::Filter | Mode::Prompt => Context::Input,
-            Mode::Browse | Mode::Help => Context::Browse,
+            Mode::Help => Context::Help,
+            Mode::Browse => Context::Browse,
         }
     }
 

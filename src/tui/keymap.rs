@@ -52,6 +52,8 @@ pub enum Context {
     Browse,
     /// A one-line text input (`/` filter, `R` URL).
     Input,
+    /// The help screen: any key closes it.
+    Help,
 }
 
 /// One key: a code and the modifiers it needs.
@@ -223,6 +225,9 @@ pub fn lookup(context: Context, event: KeyEvent) -> Option<Press> {
     if event.kind == KeyEventKind::Release {
         return None;
     }
+    if context == Context::Help {
+        return Some(Press::Action(Action::Back));
+    }
     // Shift is part of the character itself ('G', '?'), so it is not matched as a modifier.
     let mods = event.modifiers - KeyModifiers::SHIFT;
     let action = KEYMAP.iter().find(|b| {
@@ -358,6 +363,10 @@ mod tests {
             ..press(KeyCode::Char('q'), KeyModifiers::NONE)
         };
         assert_eq!(lookup(Browse, release), None);
+        assert_eq!(
+            lookup(Context::Help, press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Press::Action(A::Back))
+        );
     }
 
     #[test]

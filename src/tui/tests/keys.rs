@@ -295,6 +295,9 @@ fn help_quit_and_esc() {
         "q closes the help"
     );
     assert_eq!((app.mode, app.quit), (Mode::Browse, false));
+    f.press(&mut app, KeyCode::Char('?'));
+    f.press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.mode, Mode::Browse, "any key closes it");
     f.press(&mut app, KeyCode::Char('x'));
     assert!(!app.quit, "unknown keys do nothing");
     assert_eq!(f.press(&mut app, KeyCode::Char('q')), Some(Effect::Quit));
