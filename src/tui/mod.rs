@@ -123,7 +123,8 @@ async fn run_inner(mut setup: Setup) -> anyhow::Result<()> {
     };
     let first = app.start();
     loop_state.effect(&mut app, &mut term, first)?;
-    term.draw(&app)?;
+    let mut frames = Frames::new();
+    frames.draw(&mut term, &app)?;
     let mut last_draw = Instant::now();
     let mut dirty = false;
     let mut tick = interval(TICK);
@@ -153,7 +154,7 @@ async fn run_inner(mut setup: Setup) -> anyhow::Result<()> {
             }
             Some(up) = probes.recv() => Msg::TargetUp(up),
             _ = sleep_until(redraw_at), if dirty => {
-                term.draw(&app)?;
+                frames.draw(&mut term, &app)?;
                 last_draw = Instant::now();
                 dirty = false;
                 continue;
@@ -177,13 +178,61 @@ async fn run_inner(mut setup: Setup) -> anyhow::Result<()> {
         }
         dirty = true;
         if last_draw.elapsed() >= FRAME {
-            term.draw(&app)?;
+            frames.draw(&mut term, &app)?;
             last_draw = Instant::now();
             dirty = false;
         }
     }
     drop(term);
+    frames.report();
     Ok(())
+}
+
+/// Frame timings, for `HOOKTAP_LOG=hooktap::tui=debug` (BENCHMARKS.md's figures).
+struct Frames {
+    started: Instant,
+    count: u64,
+    total: Duration,
+    max: Duration,
+    first_rows: bool,
+}
+
+impl Frames {
+    fn new() -> Frames {
+        Frames {
+            started: Instant::now(),
+            count: 0,
+            total: Duration::ZERO,
+            max: Duration::ZERO,
+            first_rows: false,
+        }
+    }
+
+    fn draw(&mut self, term: &mut Term, app: &App) -> anyhow::Result<()> {
+        let at = Instant::now();
+        term.draw(app)?;
+        let took = at.elapsed();
+        self.count += 1;
+        self.total += took;
+        self.max = self.max.max(took);
+        if !self.first_rows && app.list.loaded {
+            self.first_rows = true;
+            tracing::debug!(
+                "first frame with Events drawn {:.1} ms after the UI started",
+                self.started.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        Ok(())
+    }
+
+    fn report(&self) {
+        tracing::debug!(
+            "{} frames, draw mean {:.2} ms, max {:.2} ms",
+            self.count,
+            self.total.as_secs_f64() * 1e3 / self.count.max(1) as f64,
+            self.max.as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// The loop's own state: the workers and what was last asked of them.
@@ -272,7 +321,10 @@ fn bus_msg(change: Result<Change, RecvError>) -> Option<Msg> {
     match change {
         Ok(c) => Some(Msg::Bus(c)),
         // The screen fell behind: it reloads from the Store; capture never waits for it.
-        Err(RecvError::Lagged(_)) => Some(Msg::Lagged),
+        Err(RecvError::Lagged(n)) => {
+            tracing::debug!("the screen fell behind by {n} changes; reloading from the Store");
+            Some(Msg::Lagged)
+        }
         Err(RecvError::Closed) => None,
     }
 }
@@ -295,7 +347,10 @@ fn try_change(bus: &mut Option<broadcast::Receiver<Change>>) -> Option<Option<Ms
     let rx = bus.as_mut()?;
     match rx.try_recv() {
         Ok(c) => Some(Some(Msg::Bus(c))),
-        Err(TryRecvError::Lagged(_)) => Some(Some(Msg::Lagged)),
+        Err(TryRecvError::Lagged(n)) => {
+            tracing::debug!("the screen fell behind by {n} changes; reloading from the Store");
+            Some(Some(Msg::Lagged))
+        }
         Err(TryRecvError::Empty) => None,
         Err(TryRecvError::Closed) => {
             *bus = None;
