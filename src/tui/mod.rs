@@ -51,6 +51,9 @@ const TICK: Duration = Duration::from_millis(250);
 const PROBE_EVERY: Duration = Duration::from_secs(3);
 /// The most messages handled before a frame is drawn.
 const BATCH: usize = 4096;
+/// While Events arrive, the detail pane loads the one they select at most this often (a key
+/// press loads at once).
+const DETAIL_WHILE_FOLLOWING: Duration = Duration::from_millis(200);
 
 /// One extra line of the status bar, kept current by someone else: e.g. `relay` with
 /// "https://relay.example/c/dev connected, 3 queued" from the Tunnel.
@@ -86,19 +89,42 @@ pub struct Setup {
 
 /// Runs the TUI until the user quits or `shutdown` fires; then fires `shutdown` and gives the
 /// terminal back. While it runs, log lines go to `hooktap.log` in the data folder.
+///
+/// The screen runs on a thread of its own, so drawing and a burst of bus messages never hold
+/// a worker of the runtime that captures; replays are still sent on the caller's runtime.
 pub async fn run(setup: Setup) -> anyhow::Result<()> {
     let shutdown = setup.shutdown.clone();
-    let result = run_inner(setup).await;
+    let main = tokio::runtime::Handle::current();
+    let (done, result) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("hooktap-tui".into())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(run_inner(setup, main)));
+            let _ = done.send(result);
+        });
+    let result = match spawned {
+        Ok(_) => result.await.unwrap_or_else(|_| {
+            // The thread ended without an answer: it panicked (the hook restored the terminal).
+            Err(anyhow::anyhow!(
+                "the terminal UI stopped on an internal error (see above); --no-tui works without it"
+            ))
+        }),
+        Err(e) => Err(anyhow::Error::from(e).context("cannot start the terminal UI")),
+    };
     shutdown.cancel();
     result
 }
 
-async fn run_inner(mut setup: Setup) -> anyhow::Result<()> {
+async fn run_inner(mut setup: Setup, main: tokio::runtime::Handle) -> anyhow::Result<()> {
     let data_dir = crate::config::data_dir();
     let _logs = crate::logs::to_file(&data_dir.join("hooktap.log")).ok();
     let (reply_tx, mut replies) = mpsc::channel::<Reply>(1024);
     let sending = Sending {
-        runtime: tokio::runtime::Handle::current(),
+        runtime: main,
         writer: setup.writer.clone(),
         forwarder: setup.forwarder.clone(),
     };
@@ -119,6 +145,7 @@ async fn run_inner(mut setup: Setup) -> anyhow::Result<()> {
     let mut loop_state = Loop {
         workers: &mut workers,
         asked_detail: None,
+        asked_at: Instant::now() - DETAIL_WHILE_FOLLOWING,
         data_dir,
     };
     let first = app.start();
@@ -239,19 +266,24 @@ impl Frames {
 struct Loop<'a> {
     workers: &'a mut Workers,
     asked_detail: Option<(i64, u64)>,
+    asked_at: Instant,
     data_dir: PathBuf,
 }
 
 impl Loop<'_> {
     /// Updates the app with `msg` and carries out what it asks for.
     fn handle(&mut self, app: &mut App, term: &mut Term, msg: Msg) -> anyhow::Result<()> {
+        let from_bus = matches!(msg, Msg::Bus(_));
         if let Some(effect) = app.update(msg) {
             self.effect(app, term, effect)?;
         }
-        // The detail pane shows the selected Event: load it when that changes.
+        // The detail pane shows the selected Event: load it when that changes; when new Events
+        // move it (following a busy stream), a few times a second, and the tick catches up.
         let wanted = app.wanted_detail();
-        if wanted.is_some() && wanted != self.asked_detail {
+        let due = !from_bus || self.asked_at.elapsed() >= DETAIL_WHILE_FOLLOWING;
+        if wanted.is_some() && wanted != self.asked_detail && due {
             self.asked_detail = wanted;
+            self.asked_at = Instant::now();
             if let Some((id, version)) = wanted {
                 self.workers.job(Job::Detail { id, version });
             }

@@ -51,6 +51,9 @@ pub struct Window {
     pub stale: bool,
     /// Every row has been loaded once (the first page came back).
     pub loaded: bool,
+    /// Rows the selection still has to move once the page it ran into arrives (keys pressed
+    /// faster than pages load are not lost).
+    pub pending: isize,
 }
 
 impl Window {
@@ -84,6 +87,7 @@ impl Window {
     /// Starts over from the newest page (a new filter, or `g` from far down).
     pub fn reset(&mut self) -> Load {
         self.loading = Some(Load::Newest);
+        self.pending = 0;
         self.unseen = 0;
         self.stale = false;
         Load::Newest
@@ -95,15 +99,25 @@ impl Window {
             return None;
         }
         self.follow = false;
-        let last = self.rows.len() - 1;
-        let target = self.selected as isize + delta;
-        self.selected = target.clamp(0, last as isize) as usize;
+        let target = self.selected as isize + self.pending + delta;
+        self.go(target);
         if delta < 0 && target < 0 && !self.more_newer {
             // Up past the newest row: back to following.
             self.follow = self.selected == 0;
         }
         self.scroll_into_view(height);
         self.need(height)
+    }
+
+    /// Selects row `target`, keeping what lies beyond the rows held as `pending`.
+    fn go(&mut self, target: isize) {
+        let last = self.rows.len().saturating_sub(1) as isize;
+        self.pending = match target {
+            t if t > last && self.more_older => t - last,
+            t if t < 0 && self.more_newer => t,
+            _ => 0,
+        };
+        self.selected = target.clamp(0, last) as usize;
     }
 
     /// `g`: the newest Event (loading it if the window is further down).
@@ -120,6 +134,7 @@ impl Window {
     /// `G`: the oldest Event.
     pub fn bottom(&mut self, height: usize) -> Option<Load> {
         self.follow = false;
+        self.pending = 0;
         if self.more_older {
             self.loading = None;
             return self.want(Load::Oldest);
@@ -240,6 +255,9 @@ impl Window {
         }
         if self.follow {
             self.selected = 0;
+            self.pending = 0;
+        } else if self.pending != 0 {
+            self.go(self.selected as isize + self.pending);
         }
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.scroll_into_view(height);

@@ -92,6 +92,39 @@ fn pages_down_then_drops_the_far_end() {
 }
 
 #[test]
+fn keys_faster_than_pages_are_not_lost() {
+    let mut w = Window::new();
+    w.reset();
+    w.loaded(Load::Newest, rows((901..=1000).rev()), true, 10);
+    // 250 presses before any page comes back: the selection waits at the last row held.
+    assert_eq!(w.move_by(1, 10), None);
+    let mut load = None;
+    for _ in 1..250 {
+        load = load.or(w.move_by(1, 10));
+    }
+    assert_eq!(load, Some(Load::Older { before: 901 }));
+    assert_eq!((w.selected_id(), w.pending), (Some(901), 151));
+    let next = w.loaded(
+        Load::Older { before: 901 },
+        rows((801..=900).rev()),
+        true,
+        10,
+    );
+    assert_eq!((w.selected_id(), w.pending), (Some(801), 51));
+    assert_eq!(next, Some(Load::Older { before: 801 }));
+    w.loaded(
+        Load::Older { before: 801 },
+        rows((701..=800).rev()),
+        true,
+        10,
+    );
+    assert_eq!((w.selected_id(), w.pending), (Some(750), 0));
+    // Going back up past the window's top waits for newer rows the same way.
+    assert_eq!(w.top(10), None);
+    assert_eq!(w.selected_id(), Some(1000));
+}
+
+#[test]
 fn follow_keeps_the_newest_selected_and_pauses_on_a_move() {
     let mut w = Window::new();
     w.reset();
