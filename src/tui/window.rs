@@ -47,6 +47,8 @@ pub struct Window {
     pub loading: Option<Load>,
     /// New Events that arrived above the window while the user looked further down.
     pub unseen: u64,
+    /// New Events held but above the screen, inserted while the user looked further down.
+    pub new_above: u64,
     /// The Store changed in ways the bus did not describe: refresh when nothing is loading.
     pub stale: bool,
     /// Every row has been loaded once (the first page came back).
@@ -160,6 +162,9 @@ impl Window {
         // No empty space below the last row when rows could fill it.
         let max_offset = self.rows.len().saturating_sub(height);
         self.offset = self.offset.min(max_offset);
+        if self.offset == 0 && !self.more_newer {
+            self.new_above = 0;
+        }
     }
 
     /// The page the selection is about to need, if any.
@@ -330,6 +335,7 @@ impl Window {
                     self.selected += 1;
                     if at <= self.offset {
                         self.offset += 1;
+                        self.new_above += 1;
                     }
                 }
                 if self.rows.len() > MAX_ROWS {

@@ -135,10 +135,17 @@ fn follow_keeps_the_newest_selected_and_pauses_on_a_move() {
     w.move_by(2, 10);
     assert!(!w.follow);
     assert_eq!(w.selected_id(), Some(4));
+    w.offset = 1;
     assert!(w.upsert(&row(7), &all));
     assert_eq!(w.selected_id(), Some(4), "paused: the selection stays put");
+    assert_eq!(
+        (w.offset, w.new_above),
+        (2, 1),
+        "the view stays put, the new row is counted"
+    );
     assert_eq!(w.follow(10), None);
     assert_eq!(w.selected_id(), Some(7));
+    assert_eq!(w.new_above, 0);
     // A changed row is replaced in place.
     let mut changed = row(5);
     changed.status = Some(500);

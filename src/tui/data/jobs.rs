@@ -130,21 +130,26 @@ fn spawn_send(
                 &Default::default(),
             )
             .await?;
-            let result = match (done.result.status, &done.result.error) {
-                (Some(status), _) => format!(
-                    "{status} in {:.1} ms",
-                    done.result.duration_us as f64 / 1000.0
+            let id = done.event_id;
+            let ms = done.result.duration_us as f64 / 1000.0;
+            let (line, ok) = match (done.result.status, &done.result.error) {
+                (Some(status), _) => (
+                    format!(
+                        "{prefix}replayed #{id} to {}: {status} in {ms:.1} ms",
+                        done.url
+                    ),
+                    status < 400,
                 ),
-                (None, Some(e)) => format!("{} ({e})", done.result.outcome),
-                (None, None) => done.result.outcome.to_string(),
+                (None, Some(e)) => (format!("{prefix}replay of #{id} failed: {e}"), false),
+                (None, None) => (
+                    format!("{prefix}replay of #{id}: {}", done.result.outcome),
+                    false,
+                ),
             };
             anyhow::Ok(Reply::Replayed {
-                event_id: done.event_id,
-                ok: done.answered() && done.result.status.is_some_and(|s| s < 400),
-                line: format!(
-                    "{prefix}replayed #{} to {}: {result}",
-                    done.event_id, done.url
-                ),
+                event_id: id,
+                ok,
+                line,
             })
         }
         .await

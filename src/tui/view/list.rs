@@ -67,6 +67,18 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
             }
         })
         .collect();
+    // The path gets what its longest row on screen needs, up to 40 % of the free width; the
+    // provider and event type (the more telling column) get the rest.
+    let on = |yes: bool, width: u16| if yes { width + 1 } else { 0 };
+    let fixed = on(cols.time > 0, cols.time)
+        + on(true, id_width)
+        + on(cols.method, 6)
+        + on(true, cols.status)
+        + on(cols.duration, 6)
+        + on(cols.size, 6)
+        + 3
+        + 2;
+    let free = area.width.saturating_sub(fixed);
     let mut widths = Vec::new();
     let mut header = Vec::new();
     let mut col = |on: bool, name: &'static str, width: Constraint| {
@@ -78,8 +90,16 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     col(cols.time > 0, "TIME", Constraint::Length(cols.time));
     col(true, "ID", Constraint::Length(id_width));
     col(cols.method, "METHOD", Constraint::Length(6));
-    col(true, "PATH", Constraint::Fill(2));
-    col(true, "PROVIDER TYPE", Constraint::Fill(3));
+    let longest = on_screen()
+        .map(|(_, r)| r.path.chars().count() + r.query.as_ref().map_or(0, |q| q.len() + 1))
+        .max()
+        .unwrap_or(4) as u16;
+    col(
+        true,
+        "PATH",
+        Constraint::Length(longest.max(4).min(free * 2 / 5)),
+    );
+    col(true, "PROVIDER TYPE", Constraint::Fill(1));
     col(true, "STATUS", Constraint::Length(cols.status));
     col(cols.duration, "DUR", Constraint::Length(6));
     col(cols.size, "SIZE", Constraint::Length(6));
@@ -106,9 +126,12 @@ fn title(app: &App) -> Line<'static> {
     }
     if list.follow && !list.more_newer {
         spans.push(Span::raw("  following"));
-    } else if list.unseen > 0 {
+    } else if list.unseen + list.new_above > 0 {
         spans.push(Span::styled(
-            format!("  ↑ {} new: f follows", thousands(list.unseen)),
+            format!(
+                "  ↑ {} new: f follows",
+                thousands(list.unseen + list.new_above)
+            ),
             WARN,
         ));
     } else {

@@ -39,6 +39,16 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// The last `width` characters of `text`, with `…` in front when cut.
+fn tail(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let rest: String = text.chars().skip(n - width + 1).collect();
+    format!("…{rest}")
+}
+
 fn status(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if area.height == 0 {
         return;
@@ -67,14 +77,22 @@ fn status(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .style(DIM)
     } else {
         let failed = if s.failed > 0 { ERROR } else { Style::new() };
-        Line::from(vec![
+        let mut line = Line::from(vec![
             Span::raw(format!(" received {}", thousands(s.received))),
             Span::styled(format!("  ok {}", thousands(s.ok)), GOOD),
             Span::styled(format!("  failed {}", thousands(s.failed)), failed),
             Span::raw(format!("  in flight {}", s.in_flight)),
             Span::raw(format!("  {:.1}/s", s.rate)),
-            Span::styled(format!("   Store {}", info.store), DIM),
-        ])
+        ]);
+        // The Store's path, cut from the left so its file name shows.
+        let room = (area.width as usize).saturating_sub(line.width() + 9);
+        if room >= 12 {
+            line.push_span(Span::styled(
+                format!("   Store {}", tail(&info.store, room)),
+                DIM,
+            ));
+        }
+        line
     };
     lines.push(second);
     for (label, text) in &app.lines {
@@ -178,5 +196,7 @@ mod tests {
         assert_eq!(super::thousands(999), "999");
         assert_eq!(super::thousands(1000), "1,000");
         assert_eq!(super::thousands(1_234_567), "1,234,567");
+        assert_eq!(super::tail("/tmp/a/events.db", 20), "/tmp/a/events.db");
+        assert_eq!(super::tail("/tmp/a/events.db", 10), "…events.db");
     }
 }
