@@ -160,7 +160,7 @@ impl Columns {
                 70.. => 8,
                 _ => 0,
             },
-            method: width >= 90,
+            method: width >= 120,
             status: if width >= 100 { 7 } else { 4 },
             duration: width >= 70,
             size: width >= 90,

@@ -64,7 +64,7 @@ fn status(frame: &mut Frame<'_>, app: &App, area: Rect) {
         first.push(Span::raw(format!(" → {target} ")));
         first.push(match app.target_up {
             Some(true) => Span::styled("● up", GOOD),
-            Some(false) => Span::styled("● down: is your app running?", ERROR),
+            Some(false) => Span::styled("● down", ERROR),
             None => Span::styled("○", BAR),
         });
     }
@@ -108,17 +108,17 @@ fn status(frame: &mut Frame<'_>, app: &App, area: Rect) {
 const HINTS: &[(&str, &str)] = &[
     ("j/k", "move"),
     ("Enter", "detail"),
-    ("Tab", "tabs"),
     ("/", "filter"),
     ("r", "replay"),
+    ("?", "help"),
+    ("q", "quit"),
+    ("Tab", "tabs"),
     ("R", "to URL"),
     ("e", "edit"),
     ("c", "curl"),
     ("y", "body"),
     ("f", "follow"),
     ("d", "diff"),
-    ("?", "help"),
-    ("q", "quit"),
 ];
 
 fn footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
