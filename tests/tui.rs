@@ -56,7 +56,8 @@ impl Tmux {
     /// prints its exit code and whether the terminal is back in cooked mode.
     fn start(&self, name: &str, command: &str, data: &Path) {
         let script = format!(
-            "export XDG_DATA_HOME='{}' TERM=xterm-256color; unset HOOKTAP_DB; {command}; \
+            "export XDG_DATA_HOME='{}' TERM=xterm-256color HOOKTAP_LOG=hooktap::tui=debug \
+             EDITOR=\"sed -i s/Account/Edited/\"; unset HOOKTAP_DB VISUAL; {command}; \
              echo EXITED $?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 600",
             data.display()
         );
@@ -205,6 +206,30 @@ async fn listen_shows_webhooks_replays_with_r_and_quits_with_q() {
         s.contains("4 Deliveries 2").then_some(())
     });
 
+    // `e` hands the raw request to $EDITOR (here a sed), stores the edit and sends it.
+    tmux.keys("listen", &["e"]);
+    tmux.wait_for("listen", "the edit's result", |s| {
+        s.contains("stored the edit of #2 as #3").then_some(())
+    });
+    let edited = target.all.lock().unwrap()[3].body.clone();
+    let want = String::from_utf8(ayrshare_body(2))
+        .unwrap()
+        .replace("Account", "Edited");
+    assert_eq!(String::from_utf8_lossy(&edited), want);
+    assert!(
+        tmux.alternate_screen("listen"),
+        "the UI came back after the editor"
+    );
+
+    // `c` copies the selected Event as curl; in tmux without set-clipboard, to a file.
+    tmux.keys("listen", &["c"]);
+    let copied = dir.path().join("hooktap/copies/event-3.curl.sh");
+    tmux.wait_for("listen", "the copy", |s| {
+        s.contains("event-3.curl.sh").then_some(())
+    });
+    let curl = std::fs::read_to_string(&copied).unwrap();
+    assert!(curl.contains("Edited locked"), "{curl}");
+
     // `hooktap ui` beside it sees new Events as `listen` records them.
     tmux.start(
         "ui",
@@ -212,7 +237,7 @@ async fn listen_shows_webhooks_replays_with_r_and_quits_with_q() {
         dir.path(),
     );
     tmux.wait_for("ui", "the history", |s| {
-        s.contains("Events 2").then_some(())
+        s.contains("Events 3").then_some(())
     });
     let url = format!("http://127.0.0.1:{port}/hooks/ayrshare");
     post(
@@ -222,7 +247,7 @@ async fn listen_shows_webhooks_replays_with_r_and_quits_with_q() {
     )
     .await;
     tmux.wait_for("ui", "the new Event", |s| {
-        s.contains("Events 3").then_some(())
+        s.contains("Events 4").then_some(())
     });
     tmux.keys("ui", &["q"]);
     tmux.wait_for("ui", "ui's exit", |s| s.contains("EXITED 0").then_some(()));
@@ -246,9 +271,11 @@ async fn listen_shows_webhooks_replays_with_r_and_quits_with_q() {
     );
     assert!(!tmux.alternate_screen("listen"), "back on the main screen");
     assert!(
-        !screen.contains("WARN") && !screen.contains("ERROR"),
+        !screen.contains("WARN") && !screen.contains("DEBUG"),
         "no log line reached the terminal: {screen}"
     );
+    let log = std::fs::read_to_string(dir.path().join("hooktap/hooktap.log")).unwrap();
+    assert!(log.contains("first frame with Events drawn"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,4 +320,18 @@ async fn demo_opens_the_ui_and_its_story_arrives() {
         s.contains("EXITED 0").then(|| s.to_string())
     });
     assert!(screen.contains("hooktap demo stopped"), "{screen}");
+}
+
+#[test]
+fn ui_without_a_terminal_says_what_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::hooktap()
+        .args(["ui", "--db"])
+        .arg(dir.path().join("events.db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hooktap ui needs a terminal"), "{err}");
+    assert!(err.contains("hooktap list"), "{err}");
 }

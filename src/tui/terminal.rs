@@ -4,6 +4,7 @@
 
 use std::io::{Stdout, Write};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
@@ -34,8 +35,16 @@ pub struct Term {
     active: bool,
 }
 
+/// Whether the terminal is in the UI's state now, so restoring twice (panic hook, then the
+/// guard while unwinding) does not leave the main screen twice: that would move the cursor back
+/// over the panic message.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Puts the terminal back as it was: cooked mode, main screen, no mouse reporting, cursor on.
 pub fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
@@ -46,6 +55,7 @@ pub fn restore() {
 }
 
 fn setup() -> std::io::Result<()> {
+    ACTIVE.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)
 }
