@@ -21,6 +21,7 @@ use crate::tui::{self, Setup};
 /// Example: hooktap ui --db events.db
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// The Store to open.
     #[command(flatten)]
     pub db: DbArg,
     /// How long the app may take to answer a replay

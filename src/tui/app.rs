@@ -23,6 +23,7 @@ const WHEEL: isize = 3;
 /// What the screen is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// Moving through the list and the detail pane.
     Browse,
     /// Typing a filter after `/`.
     Filter,
@@ -35,22 +36,30 @@ pub enum Mode {
 /// Which pane the keys move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
+    /// The Event list.
     List,
+    /// The detail pane.
     Detail,
 }
 
 /// The detail pane's tabs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
+    /// What the Event means and what hooktap noticed.
     Summary,
+    /// Headers in order, then the body.
     Request,
+    /// The picked Delivery's answer or error.
     Response,
+    /// Every Delivery, and the diff of two.
     Deliveries,
 }
 
 impl Tab {
+    /// Every tab, in order.
     pub const ALL: [Tab; 4] = [Tab::Summary, Tab::Request, Tab::Response, Tab::Deliveries];
 
+    /// The title in the tab bar.
     pub fn title(self) -> &'static str {
         match self {
             Tab::Summary => "Summary",
@@ -78,7 +87,9 @@ impl Tab {
 /// The time on screen: "now" as last told by a tick, and the timezone to show times in.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
+    /// Now, as of the last tick.
     pub now: Micros,
+    /// The timezone times are shown in.
     pub offset: FixedOffset,
 }
 
@@ -135,11 +146,13 @@ pub struct Info {
 /// Counters of this session's live traffic.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
+    /// Live Events received (local or through a Relay).
     pub received: u64,
     /// Original Deliveries answered 2xx.
     pub ok: u64,
     /// Original Deliveries answered otherwise, or not at all.
     pub failed: u64,
+    /// Events whose first Delivery has not finished.
     pub in_flight: u64,
     /// Events per second, smoothed.
     pub rate: f64,
@@ -150,27 +163,37 @@ pub struct Stats {
 /// A line in the footer for a few seconds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {
+    /// What happened.
     pub text: String,
+    /// Shown in red.
     pub error: bool,
+    /// When it goes away.
     pub until: Micros,
 }
 
 /// Facts and intents the app reacts to.
 #[derive(Debug)]
 pub enum Msg {
+    /// A key, as the keymap read it.
     Key(Press),
+    /// The clock moved on (every 250 ms): the time now.
     Tick(Micros),
+    /// The terminal's new width and height.
     Resize(u16, u16),
     /// The mouse wheel over a screen position.
     Wheel {
+        /// Towards the top.
         up: bool,
+        /// Where the mouse is.
         column: u16,
+        /// Where the mouse is.
         row: u16,
     },
     /// A committed change from the Store's bus.
     Bus(Change),
     /// The bus dropped changes (the screen fell behind): reload from the Store.
     Lagged,
+    /// A worker's answer.
     Data(Reply),
     /// A status line (Tunnel state, demo progress) changed.
     Line(usize, String),
@@ -178,7 +201,9 @@ pub enum Msg {
     TargetUp(bool),
     /// How an effect the loop carried out went.
     Notice {
+        /// What happened.
         text: String,
+        /// It went wrong.
         error: bool,
     },
 }
@@ -186,15 +211,20 @@ pub enum Msg {
 /// What the loop must do for the app.
 #[derive(Debug, PartialEq)]
 pub enum Effect {
+    /// Read a page of the list.
     Query(Query),
+    /// Hand work to the job thread (detail, replay, edit, copy).
     Job(Job),
     /// Suspend the screen and edit `text` (the raw request of Event `id`) in $EDITOR.
     Editor {
+        /// The Event edited.
         id: i64,
+        /// Its raw request.
         text: String,
     },
     /// Put this on the clipboard (OSC 52) and in a file.
     Clipboard(Clip),
+    /// Leave the screen.
     Quit,
 }
 
@@ -214,23 +244,34 @@ impl PartialEq for Job {
 
 /// The whole state of the screen.
 pub struct App {
+    /// Where webhooks arrive and go.
     pub info: Info,
+    /// The time, for times on screen.
     pub clock: Clock,
+    /// The terminal's width and height.
     pub size: (u16, u16),
+    /// Browsing, typing, or reading the help.
     pub mode: Mode,
+    /// Which pane the keys move.
     pub focus: Focus,
+    /// The detail pane's tab.
     pub tab: Tab,
+    /// The Event list: a paged window onto the Store.
     pub list: Window,
     /// The filter in force, its text and generation (bumped on every change).
     pub filter: Filter,
+    /// The text of the filter in force.
     pub filter_text: String,
+    /// Bumped on every new filter; replies for an older one are dropped.
     pub filter_gen: u64,
     /// The filter being typed, what it was before `/`, and its error.
     pub filter_input: Input,
     filter_before: String,
+    /// Why the text being typed does not parse.
     pub filter_error: Option<FilterError>,
     /// The `R` prompt and its error.
     pub prompt: Input,
+    /// Why the URL typed for `R` is not a Target.
     pub prompt_error: Option<String>,
     /// Matching Events in the Store (indexed terms only; `None` while unknown).
     pub total: Option<u64>,
@@ -242,6 +283,7 @@ pub struct App {
     pub detail_version: u64,
     /// The current tab's text, wrapped to the pane.
     pub detail_lines: Vec<Line<'static>>,
+    /// The first line of `detail_lines` on screen.
     pub scroll: usize,
     /// The Delivery the Response tab shows (index into `detail.deliveries`; `None`: latest).
     pub delivery: Option<usize>,
@@ -249,11 +291,15 @@ pub struct App {
     pub mark: Option<usize>,
     /// The diff shown in the Deliveries tab, when on.
     pub diff: Option<Vec<String>>,
+    /// Counters of this session's traffic.
     pub stats: Stats,
     /// Extra status lines: a label and its text (the Tunnel, the demo).
     pub lines: Vec<(String, String)>,
+    /// Whether the Target accepts connections (`None`: not known yet).
     pub target_up: Option<bool>,
+    /// The footer's message, if any.
     pub message: Option<Message>,
+    /// The user asked to leave.
     pub quit: bool,
 }
 

@@ -6,6 +6,7 @@ use super::keymap::Action;
 /// Text being typed, with the cursor as a character index.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Input {
+    /// What was typed.
     pub text: String,
     /// Cursor position, in characters (0 = before the first).
     pub cursor: usize,

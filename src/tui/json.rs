@@ -6,8 +6,11 @@ use ratatui::text::Span;
 
 /// The colour of each kind of token.
 pub const KEY: Style = Style::new().fg(Color::Cyan);
+/// String values.
 pub const STRING: Style = Style::new().fg(Color::Green);
+/// Numbers.
 pub const NUMBER: Style = Style::new().fg(Color::Magenta);
+/// `true`, `false`, `null`.
 pub const WORD: Style = Style::new().fg(Color::Yellow);
 
 /// Splits `line` into coloured spans. Text that is not JSON comes back as one plain span.

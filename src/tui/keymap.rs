@@ -6,42 +6,70 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 /// What a key asks for. The app's `update` gives each one its meaning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// `k`, ↑: the previous Event, or line.
     Up,
+    /// `j`, ↓: the next Event, or line.
     Down,
+    /// `g`: the newest Event, or the top.
     Top,
+    /// `G`: the oldest Event, or the bottom.
     Bottom,
+    /// A screenful up.
     PageUp,
+    /// A screenful down.
     PageDown,
     /// Enter: the list and the detail pane trade focus.
     SwitchPane,
+    /// The next detail tab.
     NextTab,
+    /// The previous detail tab.
     PrevTab,
     /// A tab by number (0-based).
     ShowTab(u8),
+    /// `/`: type a filter.
     Filter,
+    /// `r`: replay to the last Target.
     Replay,
+    /// `R`: replay to a URL typed in.
     ReplayTo,
+    /// `e`: edit in $EDITOR, then send.
     Edit,
+    /// `c`: copy as curl.
     CopyCurl,
+    /// `y`: copy the body.
     CopyBody,
+    /// `f`: follow the newest Event.
     Follow,
+    /// `d`: compare two Deliveries.
     Diff,
     /// Marks the selected Delivery as one side of the diff.
     Mark,
+    /// `?`: the key table.
     Help,
     /// Esc: close what is open, or go back to the list.
     Back,
+    /// `q`, Ctrl-C: leave.
     Quit,
     // Text input (filter and prompt).
+    /// Enter: apply what was typed.
     Submit,
+    /// Esc: drop what was typed.
     Cancel,
+    /// Delete the character before the cursor.
     DeleteBack,
+    /// Delete the character at the cursor.
     DeleteForward,
+    /// Move the cursor left.
     CursorLeft,
+    /// Move the cursor right.
     CursorRight,
+    /// To the start of the line.
     CursorHome,
+    /// To the end of the line.
     CursorEnd,
+    /// Clear the line.
     ClearInput,
+    /// Delete the word before the cursor.
     DeleteWord,
 }
 
@@ -59,7 +87,9 @@ pub enum Context {
 /// One key: a code and the modifiers it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key {
+    /// The key.
     pub code: KeyCode,
+    /// Ctrl, Alt (Shift is part of the character).
     pub mods: KeyModifiers,
 }
 
@@ -86,9 +116,13 @@ const fn ctrl(c: char) -> Key {
 
 /// One row of the table: the keys, where they apply, what they do, and the help text.
 pub struct Binding {
+    /// Every key that does it.
     pub keys: &'static [Key],
+    /// Where the keys apply.
     pub context: Context,
+    /// What they do.
     pub action: Action,
+    /// The help text (empty: the keys join the row above).
     pub help: &'static str,
 }
 
@@ -252,7 +286,9 @@ pub fn lookup(context: Context, event: KeyEvent) -> Option<Press> {
 /// The meaning of one key press.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Press {
+    /// A key from the table.
     Action(Action),
+    /// A character typed into an input.
     Char(char),
 }
 

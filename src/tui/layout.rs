@@ -104,7 +104,9 @@ impl Areas {
 /// The two panes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pane {
+    /// The Event list.
     List,
+    /// The detail pane.
     Detail,
 }
 

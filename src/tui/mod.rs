@@ -78,6 +78,7 @@ pub struct Setup {
     pub bus: Option<broadcast::Receiver<Change>>,
     /// For replays and edits.
     pub writer: Writer,
+    /// The one HTTP client, for replays.
     pub forwarder: Arc<Forwarder>,
     /// Look for commits by other processes (`hooktap ui` beside a running `listen`).
     pub poll_store: bool,

@@ -2,11 +2,17 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+/// Hints and metadata.
 pub const DIM: Style = Style::new().fg(Color::DarkGray);
+/// What matters most on a line.
 pub const BOLD: Style = Style::new().add_modifier(Modifier::BOLD);
+/// Failures, invalid signatures.
 pub const ERROR: Style = Style::new().fg(Color::Red);
+/// Success, valid signatures.
 pub const GOOD: Style = Style::new().fg(Color::Green);
+/// 4xx, provider retries, new Events above.
 pub const WARN: Style = Style::new().fg(Color::Yellow);
+/// Header names.
 pub const HEADER_NAME: Style = Style::new().fg(Color::Blue);
 /// The title bars (status bar, list title, tab bar).
 pub const BAR: Style = Style::new().bg(Color::DarkGray).fg(Color::White);
@@ -14,6 +20,7 @@ pub const BAR: Style = Style::new().bg(Color::DarkGray).fg(Color::White);
 pub const SELECTED: Style = Style::new().bg(Color::Blue).fg(Color::White);
 /// The selected row while the detail pane has focus.
 pub const SELECTED_IDLE: Style = Style::new().add_modifier(Modifier::REVERSED);
+/// Keys in hints and help.
 pub const KEY: Style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
 
 /// The colour of a status by class: 2xx green, 3xx cyan, 4xx yellow, 5xx and failures red,

@@ -18,14 +18,27 @@ pub enum Load {
     /// The newest page.
     Newest,
     /// The page of Events older than `before`.
-    Older { before: i64 },
+    Older {
+        /// The oldest id held.
+        before: i64,
+    },
     /// The page of Events newer than `after` (read oldest first, then reversed).
-    Newer { after: i64 },
+    Newer {
+        /// The newest id held.
+        after: i64,
+    },
     /// The oldest page.
     Oldest,
     /// The rows between `low` and `high` (inclusive) again, and, with `open_top`, everything
     /// newer: after the Store changed in ways the bus did not describe.
-    Refresh { low: i64, high: i64, open_top: bool },
+    Refresh {
+        /// The oldest id held.
+        low: i64,
+        /// The newest id held.
+        high: i64,
+        /// Newer Events too (the window reaches the top).
+        open_top: bool,
+    },
 }
 
 /// The window: rows newest first, the selection and the scroll position.

@@ -28,14 +28,18 @@ pub use list::fetch;
 pub struct Query {
     /// The filter's generation: replies for an older one are dropped.
     pub generation: u64,
+    /// The filter in force.
     pub filter: Filter,
+    /// Which page.
     pub load: Load,
 }
 
 /// What the copy keys copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CopyWhat {
+    /// A curl command that sends the Event again.
     Curl,
+    /// The body's exact bytes.
     Body,
 }
 
@@ -43,15 +47,38 @@ pub enum CopyWhat {
 #[derive(Clone, Debug)]
 pub enum Job {
     /// Load Event `id` in full for the detail pane.
-    Detail { id: i64, version: u64 },
+    Detail {
+        /// The Event.
+        id: i64,
+        /// The app's version of it, echoed back.
+        version: u64,
+    },
     /// Replay Event `id` to `to`, or to its last Target.
-    Replay { id: i64, to: Option<Target> },
+    Replay {
+        /// The Event.
+        id: i64,
+        /// Another Target than its last one.
+        to: Option<Target>,
+    },
     /// The raw request of Event `id`, for the editor.
-    EditText { id: i64 },
+    EditText {
+        /// The Event.
+        id: i64,
+    },
     /// Store the edited request as a new Event and send it.
-    SendEdit { id: i64, text: String },
+    SendEdit {
+        /// The Event edited.
+        id: i64,
+        /// The raw request as saved.
+        text: String,
+    },
     /// Prepare a copy of Event `id`.
-    Copy { id: i64, what: CopyWhat },
+    Copy {
+        /// The Event.
+        id: i64,
+        /// Curl or body.
+        what: CopyWhat,
+    },
 }
 
 /// An Event in full, ready for the detail pane.
@@ -59,8 +86,11 @@ pub enum Job {
 pub struct Detail {
     /// Which request this answers (the app reloads when an Event it shows changes).
     pub version: u64,
+    /// The Event's row.
     pub summary: EventSummary,
+    /// The Event in full: headers and body.
     pub event: Event,
+    /// Every Delivery, oldest first.
     pub deliveries: Vec<Delivery>,
     /// What hooktap noticed (`explain::notes`).
     pub notes: Vec<String>,
@@ -75,6 +105,7 @@ pub struct Detail {
 pub struct Clip {
     /// What it is, for the message: "curl for #42".
     pub label: String,
+    /// What is copied.
     pub bytes: Vec<u8>,
     /// The file name to save it under in the data folder.
     pub file_name: String,
@@ -85,34 +116,50 @@ pub struct Clip {
 pub enum Reply {
     /// A page of the list.
     Loaded {
+        /// The filter's generation it was read for.
         generation: u64,
+        /// The page asked for.
         load: Load,
+        /// Its rows, newest first.
         rows: Vec<EventSummary>,
+        /// More rows lie beyond these.
         more: bool,
     },
     /// How many Events match the filter (indexed terms only).
     Counted {
+        /// The filter's generation.
         generation: u64,
+        /// How many match.
         total: u64,
     },
     /// A search that reads bodies got this far (0.0 to 1.0).
     Searching {
+        /// The filter's generation.
         generation: u64,
+        /// The share of ids looked at.
         done: f32,
     },
     /// The Store was changed by another process.
     StoreChanged,
+    /// The selected Event, loaded.
     Detail(Box<Detail>),
     /// A replay finished: a line for people, and whether the Target answered.
     Replayed {
+        /// The Event replayed (an edit's new id).
         event_id: i64,
+        /// What happened, for the footer.
         line: String,
+        /// The Target answered below 400.
         ok: bool,
     },
+    /// The raw request of an Event, for the editor.
     EditText {
+        /// The Event.
         id: i64,
+        /// Its raw request.
         text: String,
     },
+    /// A copy, ready for the clipboard and its file.
     Clip(Clip),
     /// Something failed; the message says what to do.
     Failed(String),
@@ -121,8 +168,11 @@ pub enum Reply {
 /// What replays need: where to send from and where to record.
 #[derive(Clone)]
 pub struct Sending {
+    /// The runtime replays are sent on.
     pub runtime: Handle,
+    /// Records the Deliveries.
     pub writer: Writer,
+    /// The one HTTP client.
     pub forwarder: Arc<Forwarder>,
 }
 
