@@ -331,8 +331,10 @@ impl Window {
                 false
             }
             Some(true) if above && (self.more_newer || self.loading.is_some()) => {
-                // The rows above the window are not held: count it, load on `g`/`f`.
+                // The rows above the window are not held: count it, load on `g`/`f`. A page in
+                // flight may have been read before this Event was stored: look again after it.
                 self.unseen += 1;
+                self.stale |= self.loading.is_some();
                 true
             }
             Some(true) => {
