@@ -59,3 +59,22 @@ fn narrow_terminal_stacks_the_panes() {
     app.update(super::Msg::Resize(50, 12));
     insta::assert_snapshot!("short_50x12_detail", draw(&app).backend());
 }
+
+#[test]
+fn a_status_line_from_the_tunnel_shows_under_the_counters() {
+    let f = Fixture::new();
+    let mut app = f.app(80, 24);
+    app.lines = vec![("relay".into(), String::new())];
+    app.update(super::Msg::Line(
+        0,
+        "https://relay.example/c/dev connected, 3 queued".into(),
+    ));
+    let terminal = draw(&app);
+    let screen = format!("{}", terminal.backend());
+    let third = screen.lines().nth(2).unwrap();
+    assert!(
+        third.contains(" relay https://relay.example/c/dev connected, 3 queued"),
+        "{screen}"
+    );
+    assert_eq!(app.areas().status.height, 3);
+}
