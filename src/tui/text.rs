@@ -125,8 +125,15 @@ fn summary(d: &Detail, clock: &Clock) -> Vec<Line<'static>> {
 fn status_span(d: &Delivery) -> Span<'static> {
     let r = &d.result;
     let outcome = r.outcome.as_str();
+    // An answer is its status and reason ("404 Not Found"); a failure is its outcome.
     let text = match r.status {
-        Some(code) => format!("{code} {outcome}"),
+        Some(code) => match http::StatusCode::from_u16(code)
+            .ok()
+            .and_then(|c| c.canonical_reason())
+        {
+            Some(reason) => format!("{code} {reason}"),
+            None => code.to_string(),
+        },
         None => outcome.to_string(),
     };
     Span::styled(text, theme::status(r.status, Some(outcome)))
@@ -195,7 +202,7 @@ fn response(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>
             ),
             DIM,
         ),
-        Line::from(vec![Span::raw("HTTP "), status_span(del)]),
+        Line::from(vec![Span::raw("HTTP/1.1 "), status_span(del)]),
     ];
     if let Some(e) = &del.result.error {
         out.push(Line::styled(e.clone(), ERROR));
@@ -218,6 +225,12 @@ fn deliveries(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'stati
         )];
     }
     let mut out = Vec::new();
+    let pad = d
+        .deliveries
+        .iter()
+        .map(|x| status_span(x).width())
+        .max()
+        .unwrap_or(0);
     for (i, del) in d.deliveries.iter().enumerate() {
         let picked = sel.delivery == Some(i);
         let marker = match (picked, sel.mark == Some(i)) {
@@ -232,7 +245,9 @@ fn deliveries(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'stati
             del.kind.as_str(),
             clock.time(del.started_at)
         );
-        let status = status_span(del);
+        // Statuses padded to one width, so the columns after them line up.
+        let mut status = status_span(del);
+        status.content = format!("{:<pad$}", status.content).into();
         let mut tail = format!(
             "  {:>7}  {}",
             theme::duration(del.result.duration_us),
