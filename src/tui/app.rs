@@ -228,20 +228,6 @@ pub enum Effect {
     Quit,
 }
 
-impl PartialEq for Query {
-    fn eq(&self, other: &Query) -> bool {
-        self.generation == other.generation
-            && self.load == other.load
-            && self.filter == other.filter
-    }
-}
-
-impl PartialEq for Job {
-    fn eq(&self, other: &Job) -> bool {
-        format!("{self:?}") == format!("{other:?}")
-    }
-}
-
 /// The whole state of the screen.
 pub struct App {
     /// Where webhooks arrive and go.

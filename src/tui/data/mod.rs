@@ -24,7 +24,7 @@ pub use jobs::load_detail;
 pub use list::fetch;
 
 /// A page of the list to read.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Query {
     /// The filter's generation: replies for an older one are dropped.
     pub generation: u64,
@@ -44,7 +44,7 @@ pub enum CopyWhat {
 }
 
 /// Work for the second thread.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Job {
     /// Load Event `id` in full for the detail pane.
     Detail {
