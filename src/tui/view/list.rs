@@ -91,7 +91,14 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     col(true, "ID", Constraint::Length(id_width));
     col(cols.method, "METHOD", Constraint::Length(6));
     let longest = on_screen()
-        .map(|(_, r)| r.path.chars().count() + r.query.as_ref().map_or(0, |q| q.len() + 1))
+        .map(|(_, r)| {
+            let method = if cols.method || r.method == "POST" {
+                0
+            } else {
+                r.method.len() + 1
+            };
+            method + r.path.chars().count() + r.query.as_ref().map_or(0, |q| q.len() + 1)
+        })
         .max()
         .unwrap_or(4) as u16;
     col(
@@ -173,7 +180,12 @@ fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns) -> Row<'a> {
         Some(t) => format!("{} {t}", r.provider),
         None => r.provider.clone(),
     };
-    let mut path = r.path.clone();
+    // Without a method column, a method other than POST (webhooks' own) leads the path.
+    let mut path = if cols.method || r.method == "POST" {
+        r.path.clone()
+    } else {
+        format!("{} {}", r.method, r.path)
+    };
     if let Some(q) = &r.query {
         path.push('?');
         path.push_str(q);
