@@ -103,7 +103,7 @@ pub fn write(out: &mut impl Write, a: &Delivery, b: &Delivery) -> std::io::Resul
         .to_writer(out)
 }
 
-/// The comparison of `a` and `b` as lines (what [`write`] writes), for a screen.
+/// The comparison of `a` and `b` as lines (what [`write()`] writes), for a screen.
 pub fn lines(a: &Delivery, b: &Delivery) -> Vec<String> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.

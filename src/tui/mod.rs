@@ -56,7 +56,7 @@ const BATCH: usize = 4096;
 const DETAIL_WHILE_FOLLOWING: Duration = Duration::from_millis(200);
 
 /// One extra line of the status bar, kept current by someone else: e.g. `relay` with
-/// "https://relay.example/c/dev connected, 3 queued" from the Tunnel.
+/// `https://relay.example/c/dev connected, 3 queued` from the Tunnel.
 pub struct StatusLine {
     /// The word in front of the line.
     pub label: String,
