@@ -27,6 +27,7 @@ enum Command {
     Prune(cmd::prune::Args),
     Completions(cmd::completions::Args),
     Relay(cmd::relay::Args),
+    Ui(cmd::ui::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("HOOKTAP_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(hooktap::logs::Sink)
         .init();
     let result = match cli.command {
         Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(args))),
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         Command::Prune(args) => cmd::prune::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Relay(args) => runtime().and_then(|rt| rt.block_on(cmd::relay::run(args))),
+        Command::Ui(args) => runtime().and_then(|rt| rt.block_on(cmd::ui::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

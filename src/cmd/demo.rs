@@ -46,7 +46,7 @@ pub struct Args {
     /// Keep the demo's Store in this file (default: a temporary one, deleted at the end)
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Print one line per Delivery (the terminal UI is not wired in yet, so this is the default)
+    /// Print one line per Delivery instead of the terminal UI
     #[arg(long)]
     pub no_tui: bool,
     /// Print one JSON object per Delivery
@@ -78,8 +78,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let target = Target::parse(&app_url).map_err(anyhow::Error::msg)?;
     let capture = Arc::new(Capture::new(
         store.writer(),
-        forwarder,
-        target,
+        forwarder.clone(),
+        target.clone(),
         Respond::Passthrough,
         providers,
     ));
@@ -91,7 +91,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("hooktap demo: listening on {base}, forwarding to a sample app at {app_url}");
     eprintln!("  (the sample app answers 200, and 500 on paths ending in {FAILING_PATH})");
     eprintln!("  Store: {}", db.display());
-    let printer = tokio::spawn(print(store.subscribe(), args.json));
+    let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
+    let printer = (!tui).then(|| tokio::spawn(print(store.subscribe(), args.json)));
+    let (note, note_rx) =
+        tokio::sync::watch::channel("sending signed Ayrshare events…".to_string());
+    let screen = tui.then(|| {
+        tokio::spawn(crate::tui::run(crate::tui::Setup {
+            db: db.clone(),
+            title: "demo".into(),
+            ingress: vec![base.clone()],
+            target: Some(target),
+            bus: Some(store.subscribe()),
+            writer: store.writer(),
+            forwarder,
+            poll_store: false,
+            lines: vec![crate::tui::StatusLine {
+                label: "demo".into(),
+                text: note_rx,
+            }],
+            shutdown: shutdown.clone(),
+        }))
+    });
     let server = tokio::spawn(listener::serve(
         socket,
         None,
@@ -101,7 +121,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ));
 
     let sent = story(&base, &shutdown).await;
-    if !shutdown.is_cancelled() {
+    if tui {
+        let _ = note.send(format!(
+            "{sent} sample events sent · Enter shows one · r replays · / filters · ? keys · q ends"
+        ));
+    } else if !shutdown.is_cancelled() {
         eprintln!(
             "hooktap demo: {sent} sample events sent. Send more with\n  hooktap trigger ayrshare \
              --list\n  hooktap trigger ayrshare social-unlink --to {base}/hooks/ayrshare --secret \
@@ -112,14 +136,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     shutdown.cancelled().await;
     let _ = server.await;
     let _ = app.await;
+    let screen = match screen {
+        Some(s) => crate::tui::joined(s.await),
+        None => Ok(()),
+    };
     drop(capture);
     store.close();
-    let _ = printer.await;
+    if let Some(p) = printer {
+        let _ = p.await;
+    }
     if let Some(dir) = temp_dir {
         let _ = std::fs::remove_dir_all(&dir);
     }
     eprintln!("hooktap demo stopped");
-    Ok(())
+    screen
 }
 
 /// One step of the story: a sample, where it goes, and what is special about it.
@@ -201,7 +231,7 @@ async fn story(base: &str, shutdown: &CancellationToken) -> usize {
         for _ in 0..times {
             match trigger::send(&forwarder, &url, headers.clone(), body.clone()).await {
                 Ok(_) => sent += 1,
-                Err(e) => eprintln!("hooktap demo: {} not sent: {e}", step.sample),
+                Err(e) => tracing::warn!("hooktap demo: {} not sent: {e}", step.sample),
             }
         }
     }

@@ -16,6 +16,7 @@ use crate::lines::{self, Format};
 use crate::listener::{self, Limits};
 use crate::store::{Durability, Store};
 use crate::tls;
+use crate::tunnel::start::StateLines;
 
 /// Receive webhooks, record each one, and forward it to your app.
 ///
@@ -117,7 +118,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let capture = Arc::new(
         Capture::new(
             store.writer(),
-            forwarder,
+            forwarder.clone(),
             args.forward.clone(),
             respond,
             providers.clone(),
@@ -150,10 +151,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Format::Text
     };
-    let printer = tokio::spawn(lines::print(store.subscribe(), format));
-
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
+    let printer = (!tui).then(|| tokio::spawn(lines::print(store.subscribe(), format)));
     let limits = Limits {
         max_body: args.max_body,
         header_timeout: args.header_timeout,
@@ -169,14 +170,46 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let (writer, db, stop) = (store.writer(), db.clone(), shutdown.clone());
         tokio::spawn(crate::prune::keep_bounded(writer, db, bounds, stop))
     });
+    let state_lines = match (tui, format) {
+        (true, _) => StateLines::Silent,
+        (false, Format::Text) => StateLines::Stdout,
+        (false, Format::Json) => StateLines::Stderr,
+    };
     let tunnel = crate::tunnel::start::spawn(
         &args.relay,
         capture.clone(),
         &limits,
-        format == Format::Text,
+        state_lines,
         shutdown.clone(),
     )?;
+    let mut status_lines = Vec::new();
+    if let Some(t) = &tunnel {
+        status_lines.push(crate::tui::StatusLine {
+            label: "relay".into(),
+            text: crate::tunnel::start::status_text(t.state()),
+        });
+    }
+    let screen = tui.then(|| {
+        tokio::spawn(crate::tui::run(crate::tui::Setup {
+            db: db.clone(),
+            title: "listen".into(),
+            ingress: vec![format!("{scheme}://{local}")],
+            target: Some(args.forward.clone()),
+            bus: Some(store.subscribe()),
+            writer: store.writer(),
+            forwarder,
+            poll_store: false,
+            lines: status_lines,
+            shutdown: shutdown.clone(),
+        }))
+    });
+
     listener::serve(socket, tls, capture.clone(), limits, shutdown).await;
+    // The screen gives the terminal back before anything else is printed.
+    let screen = match screen {
+        Some(s) => crate::tui::joined(s.await),
+        None => Ok(()),
+    };
     if let Some(p) = pruner {
         let _ = p.await;
     }
@@ -186,9 +219,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     drop(capture);
     store.close();
-    let _ = printer.await;
+    if let Some(p) = printer {
+        let _ = p.await;
+    }
     eprintln!("hooktap stopped; the Store is flushed");
-    tunnel
+    screen.and(tunnel)
 }
 
 fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {

@@ -11,6 +11,7 @@ pub mod relay;
 pub mod replay;
 pub mod show;
 pub mod trigger;
+pub mod ui;
 
 use std::path::PathBuf;
 

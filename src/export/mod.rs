@@ -1,7 +1,7 @@
 //! Export: matching Events streamed out as HAR 1.2, NDJSON (the `show --json` record per line)
 //! or curl commands, one Event at a time so memory stays flat however large the Store.
 
-mod curl;
+pub mod curl;
 mod har;
 
 use std::io::Write;

@@ -102,7 +102,6 @@ enum ConnectError {
 struct Tunnel {
     io: hyper::upgrade::Upgraded,
     public_url: String,
-    queued: u64,
 }
 
 /// Runs the Agent until `shutdown` fires (`Ok`) or the Relay refuses it for good (`Err`).
@@ -122,11 +121,8 @@ pub async fn run(
         };
         let error = match dialled {
             Ok(tunnel) => {
+                // Connected once the Relay says it has attached us (its hello, in `handle`).
                 let started = Instant::now();
-                state.send_replace(TunnelState::Connected {
-                    public_url: tunnel.public_url.clone(),
-                    queued: tunnel.queued,
-                });
                 let ended = serve(
                     tunnel, &config, &capture, &limits, &state, &shutdown, &mut clock,
                 )
@@ -235,17 +231,12 @@ async fn dial(c: &AgentConfig) -> Result<Tunnel, ConnectError> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let queued = text(H_QUEUED).and_then(|q| q.parse().ok()).unwrap_or(0);
     let public_url = text(H_PUBLIC_URL)
         .unwrap_or_else(|| format!("{}/c/{}/", c.url.trim_end_matches('/'), c.handshake.channel));
     let io = hyper::upgrade::on(response)
         .await
         .map_err(|e| retry("the upgrade failed with the relay at", &e))?;
-    Ok(Tunnel {
-        io,
-        public_url,
-        queued,
-    })
+    Ok(Tunnel { io, public_url })
 }
 
 /// Serves Events on an open Tunnel; `None` on shutdown, else why it ended.
@@ -259,9 +250,16 @@ async fn serve(
     clock: &mut ClockWatch,
 ) -> Option<String> {
     let (capture, limits, st) = (capture.clone(), limits.clone(), state.clone());
-    let service = service_fn(move |req| {
+    let public_url = Arc::new(tunnel.public_url.clone());
+    let service = service_fn(move |req: Request<HyperBody>| {
         let (capture, limits, st) = (capture.clone(), limits.clone(), st.clone());
-        async move { Ok::<_, std::convert::Infallible>(handle(req, capture, &limits, &st).await) }
+        let public_url = public_url.clone();
+        async move {
+            if req.uri().path() == protocol::ATTACHED_PATH {
+                return Ok(attached(&req, &public_url, &st));
+            }
+            Ok::<_, std::convert::Infallible>(handle(req, capture, &limits, &st).await)
+        }
     });
     let mut h2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     h2.timer(TokioTimer::new())
@@ -289,6 +287,27 @@ async fn serve(
             },
         }
     }
+}
+
+/// The Relay's hello: the Tunnel is attached and live from now on.
+fn attached(
+    req: &Request<HyperBody>,
+    public_url: &str,
+    state: &watch::Sender<TunnelState>,
+) -> Response<Full<Bytes>> {
+    let queued = req
+        .headers()
+        .get(H_QUEUED)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    state.send_replace(TunnelState::Connected {
+        public_url: public_url.to_string(),
+        queued,
+    });
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
 }
 
 /// One Event from the Relay: into capture (in its own task, so a cut Tunnel never stops a

@@ -24,6 +24,9 @@ use sha2::{Digest, Sha256};
 pub const TUNNEL_PATH: &str = "/_hooktap/tunnel";
 /// Answers `200 ok` while the Relay runs (for load balancers and scripts).
 pub const HEALTH_PATH: &str = "/_hooktap/health";
+/// The Relay's first request on a new Tunnel, once it has attached the Agent: from then on it
+/// delivers live, so only then does the Agent call itself connected.
+pub const ATTACHED_PATH: &str = "/_hooktap/attached";
 /// Webhooks for Channel `alice` arrive under `/c/alice/`.
 pub const CHANNEL_PREFIX: &str = "/c/";
 /// The `Upgrade` token: protocol name and version.

@@ -142,14 +142,24 @@ fn tls_connector(args: &RelayArgs) -> anyhow::Result<tokio_rustls::TlsConnector>
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
+/// Where the Tunnel's state lines go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateLines {
+    /// With the Delivery lines (`--no-tui`).
+    Stdout,
+    /// Beside JSON on stdout (`--json`).
+    Stderr,
+    /// Nowhere: the TUI shows the state (see [`status_text`]).
+    Silent,
+}
+
 /// Starts the Agent when `--relay` is given. A final refusal stops `listen` (through
-/// `shutdown`) and comes back from [`TunnelHandle::finish`]. State lines go to stdout, or to
-/// stderr when stdout carries JSON.
+/// `shutdown`) and comes back from [`TunnelHandle::finish`].
 pub fn spawn(
     args: &RelayArgs,
     capture: Arc<Capture>,
     limits: &Limits,
-    lines_to_stdout: bool,
+    lines: StateLines,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<TunnelHandle>> {
     let Some(config) = config(args)? else {
@@ -160,7 +170,9 @@ pub fn spawn(
         config.url, config.handshake.channel
     );
     let (tx, rx) = watch::channel(TunnelState::Connecting);
-    tokio::spawn(print_states(rx.clone(), lines_to_stdout));
+    if lines != StateLines::Silent {
+        tokio::spawn(print_states(rx.clone(), lines == StateLines::Stdout));
+    }
     let limits = Arc::new(limits.clone());
     let task = tokio::spawn(async move {
         let result = agent::run(config, capture, limits, tx, shutdown.clone()).await;
@@ -198,6 +210,41 @@ pub async fn print_states(mut rx: watch::Receiver<TunnelState>, to_stdout: bool)
         if rx.changed().await.is_err() {
             return;
         }
+    }
+}
+
+/// The state as a line of text that stays current (the reconnect countdown ticks each second),
+/// for the TUI's status bar.
+pub fn status_text(mut rx: watch::Receiver<TunnelState>) -> watch::Receiver<String> {
+    let (tx, text) = watch::channel(live(&rx.borrow()));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return },
+                _ = tick.tick() => {}
+            }
+            if tx.send(live(&rx.borrow())).is_err() {
+                return;
+            }
+        }
+    });
+    text
+}
+
+/// Like [`describe`], with the time left before a reconnect counted from now.
+fn live(state: &TunnelState) -> String {
+    match state {
+        TunnelState::Reconnecting {
+            retry_at, error, ..
+        } => {
+            let left = retry_at.saturating_duration_since(tokio::time::Instant::now());
+            format!(
+                "tunnel down: {error}; reconnecting in {} s",
+                left.as_secs_f64().ceil()
+            )
+        }
+        other => describe(other),
     }
 }
 

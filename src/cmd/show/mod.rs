@@ -1,18 +1,16 @@
 //! `hooktap show ID`: one Event and all its Deliveries; `--diff` compares two Deliveries.
 
-mod body;
-mod diff;
-
 use std::io::Write;
 
 use crate::cmd::list::{paint_status, use_colour};
 use crate::cmd::{DbArg, UsageError};
 use crate::config::format_size;
 use crate::event::{HeaderList, format_time};
+use crate::pretty::{body, diff};
 use crate::record;
 use crate::store::Reader;
 
-pub use body::{hex_dump, indent_json};
+pub use crate::pretty::{hex_dump, indent_json};
 
 /// Show one Event and all its Deliveries
 ///

@@ -68,6 +68,28 @@ pub struct Session {
     closed: CancellationToken,
 }
 
+impl Session {
+    /// Tells the Agent it is attached (see `protocol::ATTACHED_PATH`), with the queue's size.
+    /// Best effort: if the Tunnel is already gone, the drain that follows finds out too.
+    async fn hello(&self, queued: u64) {
+        let request = http::Request::get(crate::tunnel::protocol::ATTACHED_PATH)
+            .header(crate::tunnel::protocol::H_QUEUED, queued)
+            .body(Full::new(Bytes::new()));
+        let Ok(request) = request else { return };
+        let mut send = self.send.clone();
+        let answered = tokio::time::timeout(
+            crate::tunnel::protocol::HANDSHAKE_TIMEOUT,
+            send.send_request(request),
+        );
+        if !matches!(answered.await, Ok(Ok(_))) {
+            tracing::debug!(
+                "channel {}: the Agent did not answer the hello",
+                self.channel
+            );
+        }
+    }
+}
+
 /// Draining: the queue goes first (`more` says an Event arrived meanwhile). Live: new Events go
 /// straight to the Agent.
 enum Flow {
@@ -267,7 +289,11 @@ impl Hub {
             hub.detach(&s, &reason).await;
             drop(slot);
         });
-        tokio::spawn(self.clone().drain(session));
+        let hub = self.clone();
+        tokio::spawn(async move {
+            session.hello(queued).await;
+            hub.drain(session).await;
+        });
     }
 
     async fn detach(&self, s: &Session, reason: &str) {

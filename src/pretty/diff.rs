@@ -1,4 +1,4 @@
-//! `show --diff`: two Deliveries of one Event side by side (status, headers, body as a unified
+//! Two Deliveries of one Event side by side (status, headers, body as a unified
 //! diff with JSON normalised), to answer "did my fix change what the app answers?".
 
 use std::io::Write;
@@ -101,6 +101,17 @@ pub fn write(out: &mut impl Write, a: &Delivery, b: &Delivery) -> std::io::Resul
         .context_radius(3)
         .header(&format!("#{}", a.id), &format!("#{}", b.id))
         .to_writer(out)
+}
+
+/// The comparison of `a` and `b` as lines (what [`write()`] writes), for a screen.
+pub fn lines(a: &Delivery, b: &Delivery) -> Vec<String> {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write(&mut out, a, b);
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Headers as sorted `name: value` lines (names lowercased), so order alone is no difference.

@@ -12,8 +12,11 @@ const MAX_DECODED: u64 = 25 << 20;
 const MAX_HEX_LINES: usize = 64;
 
 /// A body ready to print: its lines, and a note on how it was transformed, if at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Shown {
+    /// The lines to show.
     pub lines: Vec<String>,
+    /// How it was transformed (decoded), or why it could not be.
     pub note: Option<String>,
 }
 

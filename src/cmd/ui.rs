@@ -1,0 +1,62 @@
+//! `hooktap ui`: the terminal UI on a Store, without listening: browse, filter and replay the
+//! history; beside a running `listen`, new Events appear as they are recorded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cmd::listen::stop_on_signal;
+use crate::cmd::{DbArg, UsageError};
+use crate::config::{parse_duration, parse_size};
+use crate::forward::Forwarder;
+use crate::store::{Durability, Store};
+use crate::tui::{self, Setup};
+
+/// Browse, filter and replay captured Events in the terminal UI (no listener)
+///
+/// Keys: j/k move, Enter and Tab switch panes and tabs, / filters, r replays, R replays to
+/// another URL, e edits then sends, c copies as curl, ? lists every key, q quits.
+///
+/// Example: hooktap ui --db events.db
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The Store to open.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// How long the app may take to answer a replay
+    #[arg(long, default_value = "9s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Largest response recorded for a replay
+    #[arg(long, default_value = "25MiB", value_parser = parse_size)]
+    pub max_response: u64,
+}
+
+/// Runs `ui` until the user quits, Ctrl-C or SIGTERM.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    if !crate::cmd::stdout_is_terminal() {
+        return Err(UsageError(
+            "hooktap ui needs a terminal; `hooktap list` prints Events to a pipe".into(),
+        )
+        .into());
+    }
+    let db = args.db.path();
+    let store = Store::open(&db, Durability::Normal)?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let result = tui::run(Setup {
+        db,
+        title: "ui".into(),
+        ingress: Vec::new(),
+        target: None,
+        bus: Some(store.subscribe()),
+        writer: store.writer(),
+        forwarder: Arc::new(Forwarder::new(args.timeout, args.max_response as usize)),
+        poll_store: true,
+        lines: Vec::new(),
+        shutdown,
+    })
+    .await;
+    store.close();
+    result
+}

@@ -1,0 +1,104 @@
+//! Where log lines (tracing) go: stderr, or a file while a terminal UI owns the screen, so a
+//! warning never scribbles over it. `main` installs [`Sink`]; the TUI calls [`to_file`].
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tracing_subscriber::fmt::MakeWriter;
+
+/// The file log lines go to instead of stderr, when set.
+static FILE: Mutex<Option<File>> = Mutex::new(None);
+
+/// The tracing writer: stderr, or the file set by [`to_file`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sink;
+
+impl<'a> MakeWriter<'a> for Sink {
+    type Writer = Sink;
+
+    fn make_writer(&'a self) -> Sink {
+        Sink
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut file = FILE.lock().unwrap_or_else(|e| e.into_inner());
+        match file.as_mut() {
+            // The file gets plain text: colour codes are for terminals.
+            Some(f) => f.write_all(&strip_ansi(buf)).map(|_| buf.len()),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut file = FILE.lock().unwrap_or_else(|e| e.into_inner());
+        match file.as_mut() {
+            Some(f) => f.flush(),
+            None => std::io::stderr().flush(),
+        }
+    }
+}
+
+/// Sends log lines to `path` (appended, `0600`) until the returned guard is dropped.
+pub fn to_file(path: &Path) -> std::io::Result<Redirect> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    *FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+    Ok(Redirect(()))
+}
+
+/// While alive, log lines go to the file; dropped, they go to stderr again.
+#[must_use]
+pub struct Redirect(());
+
+impl Drop for Redirect {
+    fn drop(&mut self) {
+        *FILE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// Removes `ESC [ ... letter` sequences.
+fn strip_ansi(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0x1b && bytes.get(i + 1) == Some(&b'[') {
+            i += 2;
+            while i < bytes.len() && !bytes[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            i += 1;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_go_to_the_file_while_redirected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/hooktap.log");
+        {
+            let _guard = to_file(&path).unwrap();
+            Sink.write_all(b"\x1b[33m WARN\x1b[0m hello\n").unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), " WARN hello\n");
+        assert!(FILE.lock().unwrap().is_none());
+    }
+}

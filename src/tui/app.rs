@@ -1,0 +1,468 @@
+//! The TUI's state and its one place of change: [`App::update`] takes a [`Msg`] (a key, a fact
+//! from the Store or a worker, a tick) and returns at most one [`Effect`] for the loop to carry
+//! out. No I/O happens here, and time comes in with the messages, so tests drive it directly.
+
+use chrono::FixedOffset;
+use ratatui::text::Line;
+
+use super::data::{Clip, CopyWhat, Detail, Job, Query, Reply};
+use super::input::Input;
+use super::keymap::{Action, Context, Press};
+use super::layout::{self, Areas, Pane, Shape};
+use super::window::{Load, Window};
+use crate::event::Micros;
+use crate::filter::{self, Filter, FilterError};
+use crate::forward::Target;
+use crate::store::{Change, EventSummary};
+
+/// How long a message stays in the footer.
+const MESSAGE_FOR: Micros = 6_000_000;
+/// Lines one mouse wheel step scrolls.
+const WHEEL: isize = 3;
+
+/// What the screen is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Moving through the list and the detail pane.
+    Browse,
+    /// Typing a filter after `/`.
+    Filter,
+    /// Typing the URL for `R`.
+    Prompt,
+    /// The key table (`?`).
+    Help,
+}
+
+/// Which pane the keys move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The Event list.
+    List,
+    /// The detail pane.
+    Detail,
+}
+
+/// The detail pane's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// What the Event means and what hooktap noticed.
+    Summary,
+    /// Headers in order, then the body.
+    Request,
+    /// The picked Delivery's answer or error.
+    Response,
+    /// Every Delivery, and the diff of two.
+    Deliveries,
+}
+
+impl Tab {
+    /// Every tab, in order.
+    pub const ALL: [Tab; 4] = [Tab::Summary, Tab::Request, Tab::Response, Tab::Deliveries];
+
+    /// The title in the tab bar.
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Summary => "Summary",
+            Tab::Request => "Request",
+            Tab::Response => "Response",
+            Tab::Deliveries => "Deliveries",
+        }
+    }
+
+    /// The title on a narrow screen.
+    pub fn short(self) -> &'static str {
+        match self {
+            Tab::Summary => "Sum",
+            Tab::Request => "Req",
+            Tab::Response => "Resp",
+            Tab::Deliveries => "Deliv",
+        }
+    }
+
+    fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// The time on screen: "now" as last told by a tick, and the timezone to show times in.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// Now, as of the last tick.
+    pub now: Micros,
+    /// The timezone times are shown in.
+    pub offset: FixedOffset,
+}
+
+impl Clock {
+    /// The real time and the local timezone.
+    pub fn local() -> Clock {
+        let now = chrono::Local::now();
+        Clock {
+            now: now.timestamp_micros(),
+            offset: *now.offset(),
+        }
+    }
+
+    /// A fixed time in UTC (tests, snapshots).
+    pub fn fixed(now: Micros) -> Clock {
+        Clock {
+            now,
+            offset: FixedOffset::east_opt(0).expect("0 is a valid offset"),
+        }
+    }
+
+    fn at(&self, micros: Micros) -> Option<chrono::DateTime<FixedOffset>> {
+        chrono::DateTime::from_timestamp_micros(micros).map(|t| t.with_timezone(&self.offset))
+    }
+
+    /// `18:03:12.481`
+    pub fn time(&self, micros: Micros) -> String {
+        self.at(micros)
+            .map(|t| t.format("%H:%M:%S%.3f").to_string())
+            .unwrap_or_default()
+    }
+
+    /// `2026-11-27 18:03:12.481 +01:00`
+    pub fn stamp(&self, micros: Micros) -> String {
+        self.at(micros)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f %:z").to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// What does not change while the screen is up: where webhooks arrive and go.
+#[derive(Clone, Debug, Default)]
+pub struct Info {
+    /// `listen`, `demo` or `ui`.
+    pub title: String,
+    /// Local URLs webhooks arrive at (empty for `ui`).
+    pub ingress: Vec<String>,
+    /// The Target live traffic goes to (none for `ui`).
+    pub target: Option<String>,
+    /// The Store's path, as shown.
+    pub store: String,
+}
+
+/// Counters of this session's live traffic.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Live Events received (local or through a Relay).
+    pub received: u64,
+    /// Original Deliveries answered 2xx.
+    pub ok: u64,
+    /// Original Deliveries answered otherwise, or not at all.
+    pub failed: u64,
+    /// Events whose first Delivery has not finished.
+    pub in_flight: u64,
+    /// Events per second, smoothed.
+    pub rate: f64,
+    rate_mark: Micros,
+    rate_count: u64,
+}
+
+/// A line in the footer for a few seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// What happened.
+    pub text: String,
+    /// Shown in red.
+    pub error: bool,
+    /// When it goes away.
+    pub until: Micros,
+}
+
+/// Facts and intents the app reacts to.
+#[derive(Debug)]
+pub enum Msg {
+    /// A key, as the keymap read it.
+    Key(Press),
+    /// The clock moved on (every 250 ms): the time now.
+    Tick(Micros),
+    /// The terminal's new width and height.
+    Resize(u16, u16),
+    /// The mouse wheel over a screen position.
+    Wheel {
+        /// Towards the top.
+        up: bool,
+        /// Where the mouse is.
+        column: u16,
+        /// Where the mouse is.
+        row: u16,
+    },
+    /// A committed change from the Store's bus.
+    Bus(Change),
+    /// The bus dropped changes (the screen fell behind): reload from the Store.
+    Lagged,
+    /// A worker's answer.
+    Data(Reply),
+    /// A status line (Tunnel state, demo progress) changed.
+    Line(usize, String),
+    /// Whether the Target accepts connections.
+    TargetUp(bool),
+    /// How an effect the loop carried out went.
+    Notice {
+        /// What happened.
+        text: String,
+        /// It went wrong.
+        error: bool,
+    },
+}
+
+/// What the loop must do for the app.
+#[derive(Debug, PartialEq)]
+pub enum Effect {
+    /// Read a page of the list.
+    Query(Query),
+    /// Hand work to the job thread (detail, replay, edit, copy).
+    Job(Job),
+    /// Suspend the screen and edit `text` (the raw request of Event `id`) in $EDITOR.
+    Editor {
+        /// The Event edited.
+        id: i64,
+        /// Its raw request.
+        text: String,
+    },
+    /// Put this on the clipboard (OSC 52) and in a file.
+    Clipboard(Clip),
+    /// Leave the screen.
+    Quit,
+}
+
+/// The whole state of the screen.
+pub struct App {
+    /// Where webhooks arrive and go.
+    pub info: Info,
+    /// The time, for times on screen.
+    pub clock: Clock,
+    /// The terminal's width and height.
+    pub size: (u16, u16),
+    /// Browsing, typing, or reading the help.
+    pub mode: Mode,
+    /// Which pane the keys move.
+    pub focus: Focus,
+    /// The detail pane's tab.
+    pub tab: Tab,
+    /// The Event list: a paged window onto the Store.
+    pub list: Window,
+    /// The filter in force, its text and generation (bumped on every change).
+    pub filter: Filter,
+    /// The text of the filter in force.
+    pub filter_text: String,
+    /// Bumped on every new filter; replies for an older one are dropped.
+    pub filter_gen: u64,
+    /// The filter being typed, what it was before `/`, and its error.
+    pub filter_input: Input,
+    filter_before: String,
+    /// Why the text being typed does not parse.
+    pub filter_error: Option<FilterError>,
+    /// The `R` prompt and its error.
+    pub prompt: Input,
+    /// Why the URL typed for `R` is not a Target.
+    pub prompt_error: Option<String>,
+    /// Matching Events in the Store (indexed terms only; `None` while unknown).
+    pub total: Option<u64>,
+    /// A search that reads bodies is this far (0.0 to 1.0).
+    pub searching: Option<f32>,
+    /// The selected Event in full, once loaded.
+    pub detail: Option<Detail>,
+    /// Bumped when the selected Event changes in the Store, so it is loaded again.
+    pub detail_version: u64,
+    /// The current tab's text, wrapped to the pane.
+    pub detail_lines: Vec<Line<'static>>,
+    /// The first line of `detail_lines` on screen.
+    pub scroll: usize,
+    /// The Delivery the Response tab shows (index into `detail.deliveries`; `None`: latest).
+    pub delivery: Option<usize>,
+    /// The Delivery marked as the first side of a diff.
+    pub mark: Option<usize>,
+    /// The diff shown in the Deliveries tab, when on.
+    pub diff: Option<Vec<String>>,
+    /// Counters of this session's traffic.
+    pub stats: Stats,
+    /// Extra status lines: a label and its text (the Tunnel, the demo).
+    pub lines: Vec<(String, String)>,
+    /// Whether the Target accepts connections (`None`: not known yet).
+    pub target_up: Option<bool>,
+    /// The footer's message, if any.
+    pub message: Option<Message>,
+    /// The user asked to leave.
+    pub quit: bool,
+}
+
+impl App {
+    /// A new screen about to load its first page.
+    pub fn new(info: Info, labels: Vec<String>, clock: Clock, size: (u16, u16)) -> App {
+        App {
+            info,
+            clock,
+            size,
+            mode: Mode::Browse,
+            focus: Focus::List,
+            tab: Tab::Summary,
+            list: Window::new(),
+            filter: Filter::all(),
+            filter_text: String::new(),
+            filter_gen: 0,
+            filter_input: Input::default(),
+            filter_before: String::new(),
+            filter_error: None,
+            prompt: Input::default(),
+            prompt_error: None,
+            total: None,
+            searching: None,
+            detail: None,
+            detail_version: 0,
+            detail_lines: Vec::new(),
+            scroll: 0,
+            delivery: None,
+            mark: None,
+            diff: None,
+            stats: Stats::default(),
+            lines: labels.into_iter().map(|l| (l, String::new())).collect(),
+            target_up: None,
+            message: None,
+            quit: false,
+        }
+    }
+
+    /// The first effect: load the newest page.
+    pub fn start(&mut self) -> Effect {
+        let load = self.list.reset();
+        self.query(load)
+    }
+
+    /// The layout of the current frame.
+    pub fn areas(&self) -> Areas {
+        let footer_lines = if self.mode == Mode::Filter && self.filter_error.is_some()
+            || self.mode == Mode::Prompt && self.prompt_error.is_some()
+        {
+            2
+        } else {
+            1
+        };
+        layout::areas(
+            self.size.0,
+            self.size.1,
+            Shape {
+                status_lines: 2 + self.lines.len() as u16,
+                footer_lines,
+                detail_focused: self.focus == Focus::Detail,
+                list_len: (self.list.loaded && !self.list.more_older && !self.list.more_newer)
+                    .then_some(self.list.rows.len()),
+            },
+        )
+    }
+
+    /// Which keys apply now.
+    pub fn context(&self) -> Context {
+        match self.mode {
+            Mode::Filter | Mode::Prompt => Context::Input,
+            Mode::Help => Context::Help,
+            Mode::Browse => Context::Browse,
+        }
+    }
+
+    /// The Event the detail pane should show, and the version wanted: the loop loads it
+    /// when this differs from what it last asked for.
+    pub fn wanted_detail(&self) -> Option<(i64, u64)> {
+        self.list.selected_id().map(|id| (id, self.detail_version))
+    }
+
+    /// The index of the Delivery shown in the Response tab.
+    pub fn delivery_index(&self) -> Option<usize> {
+        let n = self.detail.as_ref()?.deliveries.len();
+        (n > 0).then(|| self.delivery.unwrap_or(n - 1).min(n - 1))
+    }
+
+    fn query(&self, load: Load) -> Effect {
+        Effect::Query(Query {
+            generation: self.filter_gen,
+            filter: self.filter.clone(),
+            load,
+        })
+    }
+
+    fn say(&mut self, text: impl Into<String>, error: bool) {
+        self.message = Some(Message {
+            text: text.into(),
+            error,
+            until: self.clock.now + MESSAGE_FOR,
+        });
+    }
+
+    /// Applies one message. The single place where state changes.
+    pub fn update(&mut self, msg: Msg) -> Option<Effect> {
+        match msg {
+            Msg::Key(press) => self.key(press),
+            Msg::Tick(now) => self.tick(now),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                self.list.scroll_into_view(self.areas().list_rows());
+                self.rebuild();
+                None
+            }
+            Msg::Wheel { up, column, row } => {
+                let step = if up { -WHEEL } else { WHEEL };
+                match self.areas().pane_at(column, row) {
+                    Some(Pane::List) => self.move_list(step),
+                    Some(Pane::Detail) => {
+                        self.scroll_by(step);
+                        None
+                    }
+                    None => None,
+                }
+            }
+            Msg::Bus(change) => self.bus(change),
+            Msg::Lagged => {
+                self.list.stale = true;
+                self.list.refresh().map(|l| self.query(l))
+            }
+            Msg::Data(reply) => self.reply(reply),
+            Msg::Line(i, text) => {
+                if let Some(line) = self.lines.get_mut(i) {
+                    line.1 = text;
+                }
+                None
+            }
+            Msg::TargetUp(up) => {
+                self.target_up = Some(up);
+                None
+            }
+            Msg::Notice { text, error } => {
+                self.say(text, error);
+                None
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Micros) -> Option<Effect> {
+        self.clock.now = now;
+        if self.message.as_ref().is_some_and(|m| m.until <= now) {
+            self.message = None;
+        }
+        let s = &mut self.stats;
+        let elapsed = now - s.rate_mark;
+        if elapsed >= 1_000_000 {
+            if s.rate_mark > 0 {
+                let instant = (s.received - s.rate_count) as f64 * 1e6 / elapsed as f64;
+                s.rate = if s.rate == 0.0 {
+                    instant
+                } else {
+                    (s.rate + instant) / 2.0
+                };
+                if s.rate < 0.05 {
+                    s.rate = 0.0;
+                }
+            }
+            s.rate_mark = now;
+            s.rate_count = s.received;
+        }
+        if self.list.stale {
+            return self.list.refresh().map(|l| self.query(l));
+        }
+        None
+    }
+}
+
+mod bus;
+mod keys;

@@ -1,0 +1,226 @@
+//! Facts from outside (the Store's bus, the workers' replies) and the detail pane's state.
+
+use super::*;
+use crate::event::DeliveryKind;
+use crate::tui::text;
+
+impl App {
+    pub(super) fn bus(&mut self, change: Change) -> Option<Effect> {
+        match change {
+            Change::Event(s) => {
+                if matches!(s.ingress.as_str(), "local" | "relay") {
+                    self.stats.received += 1;
+                    if s.outcome.as_deref() == Some("pending") {
+                        self.stats.in_flight += 1;
+                    }
+                }
+                if self.filter.matches_summary(&s) == Some(true) {
+                    self.total = self.total.map(|t| t + 1);
+                }
+                self.upsert(&s);
+                None
+            }
+            Change::Delivery { summary, kind, .. } => {
+                if kind == DeliveryKind::Original {
+                    let s = &mut self.stats;
+                    s.in_flight = s.in_flight.saturating_sub(1);
+                    if summary.status.is_some_and(|c| (200..300).contains(&c)) {
+                        s.ok += 1;
+                    } else {
+                        s.failed += 1;
+                    }
+                }
+                match summary.outcome.as_deref() {
+                    Some("ok") => self.target_up = Some(true),
+                    Some("failed") => self.target_up = Some(false),
+                    _ => {}
+                }
+                self.upsert(&summary);
+                None
+            }
+            Change::Reload => {
+                self.list.stale = true;
+                self.list.refresh().map(|l| self.query(l))
+            }
+        }
+    }
+
+    fn upsert(&mut self, s: &EventSummary) {
+        let prev = self.list.selected_id();
+        self.list.upsert(s, &self.filter);
+        if self.detail.as_ref().is_some_and(|d| d.summary.id == s.id) {
+            // The Event on show changed (a new Delivery): load it again.
+            self.detail_version += 1;
+        }
+        self.after_select(prev);
+    }
+
+    pub(super) fn reply(&mut self, reply: Reply) -> Option<Effect> {
+        match reply {
+            Reply::Loaded {
+                generation,
+                load,
+                rows,
+                more,
+            } => {
+                if generation != self.filter_gen {
+                    return None;
+                }
+                self.searching = None;
+                if let (Load::Refresh { high, .. }, Some(total)) = (load, self.total) {
+                    // Rows above the old top arrived without the bus (another process).
+                    self.total = Some(total + rows.iter().filter(|r| r.id > high).count() as u64);
+                }
+                let prev = self.list.selected_id();
+                let next = self.list.loaded(load, rows, more, self.areas().list_rows());
+                self.after_select(prev);
+                next.map(|l| self.query(l))
+            }
+            Reply::Counted { generation, total } => {
+                if generation == self.filter_gen {
+                    self.total = Some(total);
+                }
+                None
+            }
+            Reply::Searching { generation, done } => {
+                if generation == self.filter_gen && self.list.loading.is_some() {
+                    self.searching = Some(done);
+                }
+                None
+            }
+            Reply::StoreChanged => {
+                self.list.stale = true;
+                self.list.refresh().map(|l| self.query(l))
+            }
+            Reply::Detail(d) => {
+                if self.list.selected_id() != Some(d.summary.id) {
+                    return None;
+                }
+                let same = self.detail.as_ref().map(|o| o.summary.id) == Some(d.summary.id);
+                self.detail = Some(*d);
+                if same && self.diff.is_some() {
+                    self.diff = None;
+                    self.toggle_diff();
+                }
+                self.rebuild();
+                None
+            }
+            Reply::Replayed { line, ok, .. } => {
+                self.say(line, !ok);
+                None
+            }
+            Reply::EditText { id, text } => Some(Effect::Editor { id, text }),
+            Reply::Clip(clip) => Some(Effect::Clipboard(clip)),
+            Reply::Failed(text) => {
+                self.list.loading = None;
+                self.searching = None;
+                self.say(text, true);
+                None
+            }
+        }
+    }
+
+    /// After the selection may have moved: a new Event starts on a clean detail pane.
+    pub(super) fn after_select(&mut self, prev: Option<i64>) {
+        if self.list.selected_id() != prev {
+            self.scroll = 0;
+            self.delivery = None;
+            self.mark = None;
+            self.diff = None;
+            if self.list.selected_id().is_none() {
+                self.detail = None;
+                self.focus = Focus::List;
+                self.rebuild();
+            }
+        }
+    }
+
+    pub(super) fn set_tab(&mut self, tab: Tab) {
+        if self.tab != tab {
+            self.tab = tab;
+            self.scroll = 0;
+            self.rebuild();
+        }
+    }
+
+    pub(super) fn max_scroll(&self) -> usize {
+        self.detail_lines
+            .len()
+            .saturating_sub(self.areas().detail_rows())
+    }
+
+    pub(super) fn scroll_by(&mut self, delta: isize) {
+        let next = (self.scroll as isize + delta).max(0) as usize;
+        self.scroll = next.min(self.max_scroll());
+    }
+
+    /// `j`/`k` in the Deliveries tab: which Delivery the Response tab (and a diff) shows.
+    pub(super) fn pick_delivery(&mut self, delta: isize) {
+        let Some(current) = self.delivery_index() else {
+            return;
+        };
+        let n = self.detail.as_ref().map_or(0, |d| d.deliveries.len());
+        self.delivery = Some((current as isize + delta).clamp(0, n as isize - 1) as usize);
+        if self.diff.is_some() {
+            self.diff = None;
+            self.toggle_diff();
+        }
+        self.rebuild();
+    }
+
+    /// `d`: compare two Deliveries (the marked one, or the original, with the picked one, or
+    /// the latest replay), or close the comparison.
+    pub(super) fn toggle_diff(&mut self) {
+        if self.diff.take().is_some() {
+            self.rebuild();
+            return;
+        }
+        let Some(d) = &self.detail else {
+            self.say("no Event selected", true);
+            return;
+        };
+        let ds = &d.deliveries;
+        let id = d.summary.id;
+        let Ok((a, b)) = crate::pretty::diff::pick(ds, id, None) else {
+            let n = ds.len();
+            self.say(
+                format!("#{id} has {n} Delivery: r replays it, then d compares the two"),
+                false,
+            );
+            return;
+        };
+        let index = |want: i64| ds.iter().position(|x| x.id == want).unwrap_or(0);
+        let (ia, mut ib) = (
+            self.mark.unwrap_or(index(a.id)),
+            self.delivery.unwrap_or(index(b.id)),
+        );
+        if ia == ib {
+            // The same one twice: compare with the latest other one.
+            let last = ds.len() - 1;
+            ib = if ia == last { last - 1 } else { last };
+        }
+        self.diff = Some(crate::pretty::diff::lines(&ds[ia], &ds[ib]));
+        self.mark = Some(ia);
+        self.delivery = Some(ib);
+        self.tab = Tab::Deliveries;
+        self.rebuild();
+    }
+
+    /// Rebuilds the detail pane's text for the current tab and width.
+    pub(super) fn rebuild(&mut self) {
+        let width = self.areas().detail.width as usize;
+        self.detail_lines = match &self.detail {
+            Some(d) => {
+                let sel = text::Selection {
+                    delivery: self.delivery_index(),
+                    mark: self.mark,
+                    diff: self.diff.as_deref(),
+                    width,
+                };
+                text::wrap(text::tab(d, self.tab, &sel, &self.clock), width)
+            }
+            None => Vec::new(),
+        };
+        self.scroll = self.scroll.min(self.max_scroll());
+    }
+}

@@ -1,0 +1,194 @@
+//! The job thread: the selected Event in full for the detail pane, replays and edits (planned
+//! here, sent on the runtime), and copies.
+
+use std::sync::mpsc;
+
+use tokio::sync::mpsc::Sender;
+
+use super::{Clip, CopyWhat, Detail, Job, Reply, Sending};
+use crate::event::Event;
+use crate::pretty::{self, Shown};
+use crate::replay;
+use crate::store::Reader;
+
+/// The most body lines shown in the detail pane.
+const MAX_BODY_LINES: usize = 20_000;
+
+pub(super) fn run(reader: Reader, rx: mpsc::Receiver<Job>, out: Sender<Reply>, sending: Sending) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs: Vec<Job> = std::iter::once(first).chain(rx.try_iter()).collect();
+        // Holding `j` asks for many details: load only the last one asked for.
+        if let Some(last) = jobs.iter().rposition(|j| matches!(j, Job::Detail { .. })) {
+            let mut i = 0;
+            jobs.retain(|j| {
+                let keep = !matches!(j, Job::Detail { .. }) || i == last;
+                i += 1;
+                keep
+            });
+        }
+        for job in jobs {
+            let reply = run_job(&reader, job, &sending, &out)
+                .unwrap_or_else(|e| Some(Reply::Failed(format!("{e:#}"))));
+            if let Some(reply) = reply
+                && out.blocking_send(reply).is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+fn run_job(
+    reader: &Reader,
+    job: Job,
+    sending: &Sending,
+    out: &Sender<Reply>,
+) -> anyhow::Result<Option<Reply>> {
+    Ok(match job {
+        Job::Detail { id, version } => {
+            load_detail(reader, id, version)?.map(|d| Reply::Detail(Box::new(d)))
+        }
+        Job::Replay { id, to } => {
+            let plan = replay::plan(reader, id, to.as_ref())?;
+            spawn_send(sending, out, plan, None);
+            None
+        }
+        Job::EditText { id } => {
+            let Some((_, event)) = reader.event(id)? else {
+                anyhow::bail!("no event #{id}");
+            };
+            Some(Reply::EditText {
+                id,
+                text: replay::raw_request(&event)?,
+            })
+        }
+        Job::SendEdit { id, text } => {
+            let mut plan = replay::plan(reader, id, None)?;
+            let edited = replay::parse_raw(&text, &plan.event, id)?;
+            plan.event = edited;
+            spawn_send(sending, out, plan, Some(id));
+            None
+        }
+        Job::Copy { id, what } => {
+            let Some((summary, event)) = reader.event(id)? else {
+                anyhow::bail!("no event #{id}");
+            };
+            Some(Reply::Clip(match what {
+                CopyWhat::Curl => {
+                    let deliveries = reader.deliveries(id)?;
+                    let target = crate::export::curl::last_target(&event, &deliveries);
+                    Clip {
+                        label: format!("curl for #{id}"),
+                        bytes: crate::export::curl::command(&summary, &event, target.as_deref())
+                            .into_bytes(),
+                        file_name: format!("event-{id}.curl.sh"),
+                    }
+                }
+                CopyWhat::Body => Clip {
+                    label: format!("body of #{id}"),
+                    file_name: format!("event-{id}.body{}", body_extension(&event)),
+                    bytes: event.body.to_vec(),
+                },
+            }))
+        }
+    })
+}
+
+/// `.json`, `.txt` or `.bin`, from the body.
+fn body_extension(event: &Event) -> &'static str {
+    match std::str::from_utf8(&event.body) {
+        Ok(text) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => ".json",
+        Ok(_) => ".txt",
+        Err(_) => ".bin",
+    }
+}
+
+/// Sends a planned replay on the runtime (the Target may take seconds) and reports the result.
+/// With `edited_from`, the plan's Event is first stored as a new Event derived from that one.
+fn spawn_send(
+    sending: &Sending,
+    out: &Sender<Reply>,
+    mut plan: replay::Plan,
+    edited_from: Option<i64>,
+) {
+    let (sending, out) = (sending.clone(), out.clone());
+    sending.runtime.clone().spawn(async move {
+        let reply = async {
+            let mut prefix = String::new();
+            if let Some(from) = edited_from {
+                let inserted = sending
+                    .writer
+                    .insert_event(plan.event.clone(), None)
+                    .await?;
+                plan.event_id = inserted.event_id;
+                prefix = format!("stored the edit of #{from} as #{}; ", inserted.event_id);
+            }
+            let done = replay::send(
+                &sending.writer,
+                &sending.forwarder,
+                plan,
+                &Default::default(),
+            )
+            .await?;
+            let id = done.event_id;
+            let ms = done.result.duration_us as f64 / 1000.0;
+            let (line, ok) = match (done.result.status, &done.result.error) {
+                (Some(status), _) => (
+                    format!(
+                        "{prefix}replayed #{id} to {}: {status} in {ms:.1} ms",
+                        done.url
+                    ),
+                    status < 400,
+                ),
+                (None, Some(e)) => (format!("{prefix}replay of #{id} failed: {e}"), false),
+                (None, None) => (
+                    format!("{prefix}replay of #{id}: {}", done.result.outcome),
+                    false,
+                ),
+            };
+            anyhow::Ok(Reply::Replayed {
+                event_id: id,
+                ok,
+                line,
+            })
+        }
+        .await
+        .unwrap_or_else(|e| Reply::Failed(format!("{e:#}")));
+        let _ = out.send(reply).await;
+    });
+}
+
+/// Event `id` with its Deliveries, notes and bodies rendered; `None` if it is gone.
+pub fn load_detail(reader: &Reader, id: i64, version: u64) -> anyhow::Result<Option<Detail>> {
+    let Some((summary, event)) = reader.event(id)? else {
+        return Ok(None);
+    };
+    let deliveries = reader.deliveries(id)?;
+    let notes = crate::explain::notes(reader, &summary, &event)?;
+    let request = capped(pretty::render(&event.headers, &event.body));
+    let responses = deliveries
+        .iter()
+        .map(|d| capped(pretty::render(&d.result.headers, &d.result.body)))
+        .collect();
+    Ok(Some(Detail {
+        version,
+        summary,
+        event,
+        deliveries,
+        notes,
+        request,
+        responses,
+    }))
+}
+
+/// Keeps a rendered body to [`MAX_BODY_LINES`], saying so.
+fn capped(mut shown: Shown) -> Shown {
+    if shown.lines.len() > MAX_BODY_LINES {
+        let more = shown.lines.len() - MAX_BODY_LINES;
+        shown.lines.truncate(MAX_BODY_LINES);
+        shown
+            .lines
+            .push(format!("… {more} more lines (y copies the whole body)"));
+    }
+    shown
+}

@@ -1,0 +1,377 @@
+//! The detail pane's text, tab by tab, built from a loaded Event: Summary (what it means and
+//! what hooktap noticed), Request (headers in order, body), Response (one Delivery) and
+//! Deliveries (every attempt, and the diff of two). Pure: the app builds it when the Event, the
+//! tab or the width changes, and the view only slices it.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+use super::app::{Clock, Tab};
+use super::data::Detail;
+use super::json;
+use super::theme::{self, BOLD, DIM, ERROR, GOOD, HEADER_NAME};
+use crate::config::format_size;
+use crate::event::{Delivery, HeaderList};
+use crate::pretty::Shown;
+
+/// Which Deliveries the tabs point at.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Selection<'a> {
+    /// The Delivery the Response tab shows (and the second side of a diff).
+    pub delivery: Option<usize>,
+    /// The first side of a diff.
+    pub mark: Option<usize>,
+    /// The diff's lines, when one is shown.
+    pub diff: Option<&'a [String]>,
+    /// The pane's width: table rows are cut to it rather than wrapped.
+    pub width: usize,
+}
+
+/// The lines of `tab` for Event `d`.
+pub fn tab(d: &Detail, tab: Tab, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>> {
+    match tab {
+        Tab::Summary => summary(d, clock),
+        Tab::Request => request(d),
+        Tab::Response => response(d, sel, clock),
+        Tab::Deliveries => deliveries(d, sel, clock),
+    }
+}
+
+fn summary(d: &Detail, clock: &Clock) -> Vec<Line<'static>> {
+    let s = &d.summary;
+    let mut out = vec![Line::from(vec![
+        Span::styled(format!("#{}  ", s.id), BOLD),
+        Span::styled(
+            format!("{} {}", d.event.method, d.event.path_and_query()),
+            BOLD,
+        ),
+    ])];
+    out.push(Line::styled(
+        format!(
+            "{} · {} from {} · {}",
+            clock.stamp(s.received_at),
+            s.ingress,
+            s.remote_addr.as_deref().unwrap_or("?"),
+            format_size(s.body_size)
+        ),
+        DIM,
+    ));
+    let mut who = vec![Span::styled(s.provider.clone(), BOLD)];
+    if let Some(t) = &s.event_type {
+        who.push(Span::styled(format!(" {t}"), BOLD));
+    }
+    if let Some(p) = &s.provider_event_id {
+        let name = if s.provider == "ayrshare" {
+            "hookId"
+        } else {
+            "event id"
+        };
+        who.push(Span::styled(format!("  {name} {p}"), DIM));
+    }
+    out.push(Line::from(who));
+    let sig_style = match s.signature.as_str() {
+        "valid" => GOOD,
+        "invalid" => ERROR,
+        _ => DIM,
+    };
+    out.push(Line::from(vec![
+        Span::raw("signature "),
+        Span::styled(s.signature.clone(), sig_style),
+    ]));
+    out.push(Line::default());
+    match &s.summary {
+        Some(text) => out.push(Line::styled(text.clone(), BOLD)),
+        None => out.push(Line::styled("(no provider summary for this Event)", DIM)),
+    }
+    if !d.notes.is_empty() {
+        out.push(Line::default());
+        for note in &d.notes {
+            out.push(Line::from(format!("• {note}")));
+        }
+    }
+    if let Some(from) = s.derived_from {
+        out.push(Line::styled(format!("• edited copy of #{from}"), DIM));
+    }
+    out.push(Line::default());
+    match d.deliveries.last() {
+        Some(last) => {
+            out.push(Line::from(vec![
+                Span::raw(format!("Latest Delivery #{} ({}): ", last.id, last.kind)),
+                status_span(last),
+                Span::raw(format!(" in {}", theme::duration(last.result.duration_us))),
+            ]));
+            out.push(Line::styled(format!("  → {}", last.target), DIM));
+            if let Some(e) = &last.result.error {
+                out.push(Line::styled(format!("  {e}"), ERROR));
+            }
+            let replays = d.deliveries.iter().filter(|x| x.kind.as_str() == "replay");
+            let n = replays.count();
+            if d.deliveries.len() > 1 {
+                out.push(Line::styled(
+                    format!(
+                        "  {} Deliveries, {n} replay(s): tab 4 lists them, d compares two",
+                        d.deliveries.len()
+                    ),
+                    DIM,
+                ));
+            }
+        }
+        None => out.push(Line::styled("No Delivery yet: r sends it", DIM)),
+    }
+    out
+}
+
+fn status_span(d: &Delivery) -> Span<'static> {
+    let r = &d.result;
+    let outcome = r.outcome.as_str();
+    // An answer is its status and reason ("404 Not Found"); a failure is its outcome.
+    let text = match r.status {
+        Some(code) => match http::StatusCode::from_u16(code)
+            .ok()
+            .and_then(|c| c.canonical_reason())
+        {
+            Some(reason) => format!("{code} {reason}"),
+            None => code.to_string(),
+        },
+        None => outcome.to_string(),
+    };
+    Span::styled(text, theme::status(r.status, Some(outcome)))
+}
+
+fn headers(out: &mut Vec<Line<'static>>, headers: &HeaderList) {
+    for (name, value) in headers.iter() {
+        out.push(Line::from(vec![
+            Span::styled(format!("{name}:"), HEADER_NAME),
+            Span::raw(format!(" {}", String::from_utf8_lossy(value))),
+        ]));
+    }
+}
+
+fn body(out: &mut Vec<Line<'static>>, shown: &Shown, json_like: bool) {
+    if let Some(note) = &shown.note {
+        out.push(Line::styled(format!("({note})"), DIM));
+    }
+    for line in &shown.lines {
+        if json_like {
+            out.push(Line::from(json::spans(line)));
+        } else {
+            out.push(Line::raw(line.clone()));
+        }
+    }
+}
+
+/// Whether rendered body lines are indented JSON (they then get colours).
+fn is_json(shown: &Shown) -> bool {
+    shown
+        .lines
+        .first()
+        .is_some_and(|l| l == "{" || l == "[" || l.starts_with("{}") || l.starts_with("[]"))
+}
+
+fn request(d: &Detail) -> Vec<Line<'static>> {
+    let mut out = vec![Line::styled(
+        format!("{} {} HTTP/1.1", d.event.method, d.event.path_and_query()),
+        BOLD,
+    )];
+    headers(&mut out, &d.event.headers);
+    out.push(Line::default());
+    body(&mut out, &d.request, is_json(&d.request));
+    out
+}
+
+fn response(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>> {
+    let Some(i) = sel.delivery.filter(|i| *i < d.deliveries.len()) else {
+        return vec![Line::styled(
+            "No Delivery yet: r sends this Event to its Target",
+            DIM,
+        )];
+    };
+    let del = &d.deliveries[i];
+    let mut out = vec![
+        Line::from(vec![
+            Span::styled(format!("Delivery #{} ({}) ", del.id, del.kind), BOLD),
+            Span::styled(format!("{} of {}", i + 1, d.deliveries.len()), DIM),
+        ]),
+        Line::styled(format!("→ {}", del.target), DIM),
+        Line::styled(
+            format!(
+                "{} · {}",
+                clock.stamp(del.started_at),
+                theme::duration(del.result.duration_us)
+            ),
+            DIM,
+        ),
+        Line::from(vec![Span::raw("HTTP/1.1 "), status_span(del)]),
+    ];
+    if let Some(e) = &del.result.error {
+        out.push(Line::styled(e.clone(), ERROR));
+    }
+    if del.result.status.is_some() {
+        headers(&mut out, &del.result.headers);
+        out.push(Line::default());
+        if let Some(shown) = d.responses.get(i) {
+            body(&mut out, shown, is_json(shown));
+        }
+    }
+    out
+}
+
+fn deliveries(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>> {
+    if d.deliveries.is_empty() {
+        return vec![Line::styled(
+            "No Delivery yet: r sends this Event to its Target",
+            DIM,
+        )];
+    }
+    let mut out = Vec::new();
+    let pad = d
+        .deliveries
+        .iter()
+        .map(|x| status_span(x).width())
+        .max()
+        .unwrap_or(0);
+    for (i, del) in d.deliveries.iter().enumerate() {
+        let picked = sel.delivery == Some(i);
+        let marker = match (picked, sel.mark == Some(i)) {
+            (true, _) => "▶ ",
+            (false, true) => "A ",
+            _ => "  ",
+        };
+        let style = if picked { BOLD } else { Style::new() };
+        let head = format!(
+            "#{:<5} {:<8} {}  ",
+            del.id,
+            del.kind.as_str(),
+            clock.time(del.started_at)
+        );
+        // Statuses padded to one width, so the columns after them line up.
+        let mut status = status_span(del);
+        status.content = format!("{:<pad$}", status.content).into();
+        let mut tail = format!(
+            "  {:>7}  {}",
+            theme::duration(del.result.duration_us),
+            del.target
+        );
+        let used = 2 + head.chars().count() + status.width();
+        if sel.width > used && used + tail.chars().count() > sel.width {
+            tail = tail.chars().take(sel.width - used - 1).collect::<String>() + "…";
+        }
+        out.push(Line::from(vec![
+            Span::styled(marker, BOLD),
+            Span::styled(head, style),
+            status,
+            Span::styled(tail, style),
+        ]));
+    }
+    out.push(Line::default());
+    match sel.diff {
+        Some(lines) => {
+            for l in lines {
+                let style = match l.chars().next() {
+                    _ if l.starts_with("@@") => Style::new().fg(ratatui::style::Color::Cyan),
+                    _ if l.starts_with("---") || l.starts_with("+++") => BOLD,
+                    Some('+') => GOOD,
+                    Some('-') => ERROR,
+                    _ => Style::new(),
+                };
+                out.push(Line::styled(l.clone(), style));
+            }
+        }
+        None if d.deliveries.len() > 1 => out.push(Line::styled(
+            "j/k pick a Delivery (Enter focuses this pane) · Space marks it · d compares",
+            DIM,
+        )),
+        None => out.push(Line::styled(
+            "One Delivery so far: r replays it, then d compares the two",
+            DIM,
+        )),
+    }
+    out
+}
+
+/// Wraps lines to `width` columns, keeping each span's style: at the last space that fits when
+/// there is one in the second half of the line, else mid-word. Continuations are not indented,
+/// so copied JSON stays valid.
+pub fn wrap(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    if width == 0 {
+        return lines;
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.width() <= width {
+            out.push(line);
+            continue;
+        }
+        let cells: Vec<(char, Style)> = line
+            .spans
+            .iter()
+            .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
+            .collect();
+        let mut start = 0;
+        while start < cells.len() {
+            let (mut end, mut used) = (start, 0);
+            while end < cells.len() {
+                let w = cells[end].0.width().unwrap_or(0);
+                if used + w > width && end > start {
+                    break;
+                }
+                used += w;
+                end += 1;
+            }
+            if end < cells.len() {
+                let space = cells[start..end].iter().rposition(|(c, _)| *c == ' ');
+                if let Some(at) = space.filter(|at| *at >= (end - start) / 2) {
+                    end = start + at + 1;
+                }
+            }
+            out.push(spans_of(&cells[start..end]));
+            start = end;
+        }
+    }
+    out
+}
+
+/// Groups styled characters back into spans.
+fn spans_of(cells: &[(char, Style)]) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut text = String::new();
+    let mut style = cells.first().map(|c| c.1).unwrap_or_default();
+    for (c, s) in cells {
+        if *s != style && !text.is_empty() {
+            spans.push(Span::styled(std::mem::take(&mut text), style));
+        }
+        style = *s;
+        text.push(*c);
+    }
+    if !text.is_empty() {
+        spans.push(Span::styled(text, style));
+    }
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_styles_and_every_character() {
+        let line = Line::from(vec![
+            Span::styled("abcd", GOOD),
+            Span::raw("efgh"),
+            Span::styled("ij", ERROR),
+        ]);
+        let wrapped = wrap(vec![line, Line::raw("short")], 3);
+        let text: Vec<String> = wrapped.iter().map(|l| l.to_string()).collect();
+        assert_eq!(text, vec!["abc", "def", "ghi", "j", "sho", "rt"]);
+        let words = wrap(vec![Line::raw("a file: https://x.example/y")], 12);
+        let text: Vec<String> = words.iter().map(|l| l.to_string()).collect();
+        assert_eq!(text, vec!["a file: ", "https://x.ex", "ample/y"]);
+        assert_eq!(wrapped[1].spans[0].style, GOOD);
+        assert_eq!(wrapped[1].spans[1].content, "ef");
+        assert_eq!(wrapped[3].spans[0].style, ERROR);
+        // Wide characters count as two columns.
+        let wide = wrap(vec![Line::raw("日本語")], 4);
+        assert_eq!(wide.len(), 2);
+    }
+}
