@@ -26,6 +26,7 @@ pub mod listener;
 pub mod providers;
 pub mod prune;
 pub mod record;
+pub mod redact;
 pub mod replay;
 pub mod store;
 pub mod tls;

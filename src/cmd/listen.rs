@@ -74,6 +74,10 @@ pub struct Args {
     /// with a secret (the Event is recorded, its Delivery `rejected`)
     #[arg(long)]
     pub verify_enforce: bool,
+    /// Mask a secret before it is stored: header:NAME or json:.path (repeatable; also
+    /// [redact] rules = [...] in ~/.config/hooktap/config.toml). Your app still gets the original
+    #[arg(long = "redact", value_name = "RULE", value_parser = crate::redact::Rule::parse)]
+    pub redact: Vec<crate::redact::Rule>,
     /// Keep at most N Events: the oldest are pruned in the background
     #[arg(long, value_name = "N")]
     pub keep: Option<u64>,
@@ -94,6 +98,7 @@ pub enum RespondArg {
 /// Runs `listen` until Ctrl-C or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let providers = crate::providers::secrets::load(&parse_secrets(&args.secrets)?)?;
+    let redact = crate::redact::load(&args.redact)?;
     let tls = tls_acceptor(&args)?;
     let db = args.db.path();
     let store = Store::open(&db, Durability::Normal)?;
@@ -122,7 +127,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             respond,
             providers.clone(),
         )
-        .verify_enforce(args.verify_enforce),
+        .verify_enforce(args.verify_enforce)
+        .redact(redact.clone()),
     );
     eprintln!("hooktap listening on {scheme}://{local}");
     eprintln!(
@@ -144,6 +150,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ""
         };
         eprintln!("  signatures checked for {}{enforced}", checked.join(", "));
+    }
+    if !redact.is_empty() {
+        let rules: Vec<String> = redact.rules().iter().map(|r| r.to_string()).collect();
+        eprintln!("  redacting before storing: {}", rules.join(", "));
     }
     let format = if args.json {
         Format::Json
