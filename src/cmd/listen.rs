@@ -48,13 +48,16 @@ pub struct Args {
     /// Largest body accepted (then 413)
     #[arg(long, default_value = "25MiB", value_parser = parse_size)]
     pub max_body: u64,
-    /// Time a sender has to send a request head
+    /// Time a sender has to send a request head (also how long an idle connection stays open)
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
     /// Longest pause allowed while a sender sends a body
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
-    /// Most connections open at once
+    /// Longest time a sender may take to send a whole body
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    pub body_deadline: Duration,
+    /// Most connections open at once (more are answered 503 and closed)
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
     /// Serve HTTPS with this PEM certificate chain
@@ -168,6 +171,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         max_body: args.max_body,
         header_timeout: args.header_timeout,
         body_timeout: args.body_timeout,
+        body_deadline: args.body_deadline,
         max_connections: args.max_connections,
         ..Limits::default()
     };

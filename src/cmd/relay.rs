@@ -70,6 +70,9 @@ pub struct Args {
     /// Longest pause allowed while a sender sends a body
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
+    /// Longest time a sender may take to send a whole body
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    pub body_deadline: Duration,
     /// Most connections open at once
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
@@ -255,6 +258,7 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
             max_body: args.max_body,
             header_timeout: args.handshake_timeout,
             body_timeout: args.body_timeout,
+            body_deadline: args.body_deadline,
             max_connections: args.max_connections,
             tls_timeout: args.handshake_timeout,
         },

@@ -32,6 +32,9 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Longest pause while sending a body.
     pub body_timeout: Duration,
+    /// Longest time to send a whole body, however steadily (a byte a second would otherwise
+    /// hold a connection for days).
+    pub body_deadline: Duration,
     /// Most connections open at once; more are answered `503` and closed.
     pub max_connections: usize,
     /// Time for a TLS handshake.
@@ -44,6 +47,7 @@ impl Default for Limits {
             max_body: 25 << 20,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
+            body_deadline: Duration::from_secs(120),
             max_connections: 1024,
             tls_timeout: Duration::from_secs(10),
         }

@@ -92,13 +92,25 @@ pub fn too_large(max: u64) -> Answer {
     )
 }
 
-/// Reads the whole body, at most `max_body` bytes, giving up on a pause over `body_timeout`.
+/// Reads the whole body, at most `max_body` bytes, giving up on a pause over `body_timeout`
+/// or when the whole body takes longer than `body_deadline`.
 pub async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer> {
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut total = 0u64;
+    let deadline = tokio::time::Instant::now() + limits.body_deadline;
     loop {
-        let frame = match tokio::time::timeout(limits.body_timeout, body.frame()).await {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = match tokio::time::timeout(limits.body_timeout.min(left), body.frame()).await {
+            Err(_) if left < limits.body_timeout => {
+                return Err(Answer::text(
+                    408,
+                    &format!(
+                        "the body took longer than {} to arrive; request timed out",
+                        crate::forward::humantime(limits.body_deadline)
+                    ),
+                ));
+            }
             Err(_) => return Err(Answer::text(408, "the body stalled; request timed out")),
             Ok(None) => break,
             Ok(Some(Err(e))) => {
