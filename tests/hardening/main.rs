@@ -13,6 +13,14 @@ mod web;
 
 mod crash;
 mod flood;
+mod framing;
 mod load;
+mod mutation;
+mod proxy;
+mod redaction;
+mod regressions;
+mod storage;
 mod support;
 mod target;
+mod tenants;
+mod tls;
