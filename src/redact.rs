@@ -157,6 +157,10 @@ impl Redactor {
         }
         self.headers(&mut event.headers);
         if let Some(body) = self.body(&event.body) {
+            // The stored request stays self-consistent (a replay sets the length anyway).
+            if event.headers.contains("content-length") {
+                event.headers.set("content-length", body.len().to_string());
+            }
             event.body = body;
         }
     }

@@ -1,4 +1,5 @@
-//! An Event crossing the Tunnel: any header list the listener could have produced survives
+//! An Event crossing the Tunnel: any header list the Relay's listener could have produced
+//! (grouped by name, as hyper's HeaderMap gives them) survives
 //! `wire::to_request` then `wire::from_request` exactly (order, duplicates, hop-by-hop headers
 //! carried in `hooktap-hop`), and any request the Agent gets decodes or is refused.
 #![no_main]
@@ -8,7 +9,9 @@ use hooktap::tunnel::wire::{self, RelayEvent};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut headers = HeaderList::default();
+    // Through a HeaderMap, as the Relay's hyper server hands headers over: values of one name
+    // side by side, names in order of first appearance.
+    let mut map = http::HeaderMap::new();
     let mut lines = data.split(|b| *b == b'\n');
     let target = lines.next().unwrap_or_default();
     for line in lines {
@@ -16,13 +19,16 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         let (name, value) = (&line[..colon], &line[colon + 1..]);
-        // Only what hyper's server would hand over: valid names (lower case) and values.
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(name),
             http::HeaderValue::from_bytes(value),
         ) {
-            headers.push(n.as_str(), v.as_bytes().to_vec());
+            map.append(n, v);
         }
+    }
+    let mut headers = HeaderList::default();
+    for (n, v) in &map {
+        headers.push(n.as_str(), v.as_bytes().to_vec());
     }
     let target = String::from_utf8_lossy(target);
     let (path, query) = match target.split_once('?') {

@@ -131,7 +131,10 @@ fn events_and_results_are_masked_the_target_copy_is_not_touched() {
         path: "/".into(),
         query: None,
         remote_addr: None,
-        headers: HeaderList(vec![("x-api-key".into(), b"k3y".to_vec())]),
+        headers: HeaderList(vec![
+            ("x-api-key".into(), b"k3y".to_vec()),
+            ("Content-Length".into(), b"19".to_vec()),
+        ]),
         body: Bytes::from_static(br#"{"password":"p4ss"}"#),
         class: Default::default(),
         derived_from: None,
@@ -141,6 +144,7 @@ fn events_and_results_are_masked_the_target_copy_is_not_touched() {
     r.event(&mut event);
     assert_eq!(event.headers.get_str("x-api-key"), Some(MASK));
     assert_eq!(&event.body[..], br#"{"password":"[redacted]"}"#);
+    assert_eq!(event.headers.get_str("content-length"), Some("25"));
     assert_eq!(&original.body[..], br#"{"password":"p4ss"}"#);
 
     let mut result = DeliveryResult {

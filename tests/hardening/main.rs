@@ -12,6 +12,7 @@ mod harness;
 mod web;
 
 mod crash;
+mod fidelity;
 mod flood;
 mod framing;
 mod load;
@@ -19,6 +20,7 @@ mod mutation;
 mod proxy;
 mod redaction;
 mod regressions;
+mod soak;
 mod storage;
 mod support;
 mod target;

@@ -81,7 +81,8 @@ fn mode(path: &Path) -> u32 {
 /// `Authorization`, `Cookie`, `X-Api-Key`, `password` and `card.number`; the Target gets every
 /// original value; the signature is still recorded `valid` (checked before masking); the
 /// canary occurs 0 times in `events.db`, `-wal`, `-shm` and in NDJSON, HAR and curl exports
-/// made with `--include-secrets`, and in `show --json` (the Target's echo of it too). Started
+/// made with `--include-secrets`, and in `show --json` (the Target's echo of it too, also
+/// after a `replay`, which reads the same config file). Started
 /// with umask 022, the Store's new folder is 0700 and its files 0600.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_canary_secret_never_reaches_the_disk() {
@@ -197,6 +198,25 @@ async fn a_canary_secret_never_reaches_the_disk() {
             .as_str()
             .unwrap()
             .contains("\"exp\":\"12/30\"")
+    );
+
+    // A replay (the app answers with the canary again): its stored answer is masked too.
+    let replayed = Command::new(env!("CARGO_BIN_EXE_hooktap"))
+        .args(["replay", "1", "--db"])
+        .arg(&db)
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .output()
+        .unwrap();
+    assert!(
+        replayed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    assert_eq!(
+        got.lock().unwrap().len(),
+        2,
+        "the replay reached the Target"
     );
 
     let mut files = Vec::new();
