@@ -51,7 +51,7 @@ pub struct Args {
     /// Time a sender has to send a request head (also how long an idle connection stays open)
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
-    /// Longest pause allowed while a sender sends a body
+    /// Longest pause allowed while a sender sends a body, or reads the answer
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
     /// Longest time a sender may take to send a whole body

@@ -67,7 +67,7 @@ pub struct Args {
     /// HTTP/2 PING interval on Tunnels; a PING unanswered as long drops the Tunnel
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     pub ping: Duration,
-    /// Longest pause allowed while a sender sends a body
+    /// Longest pause allowed while a sender sends a body, or reads the answer
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
     /// Longest time a sender may take to send a whole body

@@ -30,7 +30,7 @@ pub struct Limits {
     pub max_body: u64,
     /// Time to send a complete request head (and the longest idle time between requests).
     pub header_timeout: Duration,
-    /// Longest pause while sending a body.
+    /// Longest pause while sending a body (and while reading hooktap's answer).
     pub body_timeout: Duration,
     /// Longest time to send a whole body, however steadily (a byte a second would otherwise
     /// hold a connection for days).
@@ -139,7 +139,7 @@ async fn serve_io<I>(
 {
     let http = builder(&limits);
     let verdicts = framing::Verdicts::default();
-    let io = framing::Watched::new(io, verdicts.clone());
+    let io = framing::Watched::new(io, verdicts.clone()).write_stall(limits.body_timeout);
     let service = service_fn(move |req| {
         let capture = capture.clone();
         let limits = limits.clone();

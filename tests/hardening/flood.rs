@@ -214,3 +214,69 @@ async fn slowloris_and_slow_bodies_are_cut_off() {
     }
     assert_eq!(stored(&db).len(), probes, "only the probes were stored");
 }
+
+/// An app that answers every request with `len` bytes.
+async fn big_answers(len: usize) -> String {
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", socket.local_addr().unwrap());
+    let body = bytes::Bytes::from(vec![b'a'; len]);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = socket.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_req| {
+                    let body = body.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(body),
+                        ))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    url
+}
+
+/// L6, slow read. Pass: with `--max-connections 1 --body-timeout 1s` and an app that answers
+/// 16 MiB, a sender that sends its request and then never reads holds the only connection
+/// slot (a probe gets 503) only until the answer has made no progress for 1 s: then hooktap
+/// drops it and a probe gets 200 again (within 1 s + 4 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_that_stops_reading_is_dropped() {
+    let app = big_answers(16 << 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = listen(
+        &dir.path().join("events.db"),
+        &app,
+        &[
+            "--max-connections",
+            "1",
+            "--body-timeout",
+            "1s",
+            "--max-body",
+            "32MiB",
+        ],
+        &[],
+    );
+    // A small receive buffer, so the answer cannot vanish into the kernel's buffers.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut reader = socket.connect(bin.addr).await.unwrap();
+    reader
+        .write_all(b"POST /big HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")
+        .await
+        .unwrap();
+    let stalled = Instant::now();
+    let (status, _) = probe(bin.addr).await;
+    assert_eq!(status, "503", "the non-reader holds the only slot");
+    crate::common::eventually_async(Duration::from_secs(5), || async {
+        (probe(bin.addr).await.0 == "200").then_some(())
+    })
+    .await;
+    eprintln!("slow read: slot back after {:?}", stalled.elapsed());
+    drop(reader);
+}
