@@ -18,7 +18,8 @@ fn wait(p: &mut Proc, needle: &str) {
 /// B6. Pass: with Agents for `alice` and `bob` (each with its own Target), 1,000 webhooks
 /// posted 16 at a time to a random Channel path (`/c/alice/...`, `/c/bob/...`, with `..`
 /// segments and odd paths) under random `Host` headers (the other tenant's name, an unknown
-/// host, an IP) reach exactly their own Channel's Target: 0 cross-deliveries, every sent body
+/// host, an IP) are acknowledged and reach exactly their own Channel's Target: 0
+/// cross-deliveries, every sent body
 /// arrives once; `/c/carol/`, `/c/Alice/` and `/c/` answer 404 and reach nobody.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_event_crosses_between_channels() {
@@ -77,10 +78,21 @@ async fn no_event_crosses_between_channels() {
     }
     for s in senders {
         for status in s.await.unwrap() {
-            assert_eq!(status, 201, "every webhook reaches its Channel's Agent");
+            // 202: stored and queued while a fresh Tunnel still drains; delivered right after.
+            assert!(status == 201 || status == 202, "status {status}");
         }
     }
     let for_alice = plan.iter().filter(|p| p.0).count();
+    let arrived = crate::web::eventually(Duration::from_secs(20), || {
+        ta.count() == for_alice && tb.count() == plan.len() - for_alice
+    })
+    .await;
+    assert!(
+        arrived,
+        "alice's Target got {}, bob's {}",
+        ta.count(),
+        tb.count()
+    );
     assert_eq!(ta.count(), for_alice);
     assert_eq!(tb.count(), plan.len() - for_alice);
     assert!(
@@ -125,7 +137,8 @@ async fn handshake(certs: &crate::harness::Certs, port: u16, channel: &str, auth
         .to_string()
 }
 
-/// B7. Pass: while alice's Agent delivers webhooks back to back (all 201), handshakes with an
+/// B7. Pass: while alice's Agent delivers webhooks back to back (all acknowledged, all at
+/// alice's Target in the end), handshakes with an
 /// empty token, a token of another Channel (bob's for alice), alice's token again (taken: 409)
 /// and a bare `Bearer` are refused; 40 such handshakes at once do not disturb alice; a
 /// handshake head of 10 x 100 KB without an end is cut (connection closed) before 1 MB is
@@ -231,8 +244,9 @@ async fn handshake_abuse_is_refused_while_a_good_agent_works() {
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let statuses = steady.await.unwrap();
     assert!(!statuses.is_empty(), "no steady webhooks during the abuse");
+    // 202: stored and queued while the fresh Tunnel still drains (under load, the first ones).
     assert!(
-        statuses.iter().all(|s| *s == 201),
+        statuses.iter().all(|s| *s == 201 || *s == 202),
         "the good Agent was disturbed: {statuses:?}"
     );
     let after = post(
@@ -243,5 +257,11 @@ async fn handshake_abuse_is_refused_while_a_good_agent_works() {
     )
     .await;
     assert_eq!(after.status, 201);
+    let all = statuses.len() + 1;
+    assert!(
+        crate::web::eventually(Duration::from_secs(10), || ta.count() == all).await,
+        "{} of {all} webhooks reached alice's Target",
+        ta.count()
+    );
     assert!(!a.output().contains("tunnel down"), "{}", a.output());
 }
