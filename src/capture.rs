@@ -157,7 +157,16 @@ impl Capture {
         };
         let rejected = self.rejection(&event.class);
         // The outgoing request holds the originals; from here on only the Store sees `event`.
-        self.redact.event(&mut event);
+        if self.redact.event(&mut event) {
+            // A summary must not quote a masked value: describe the masked Event, but keep the
+            // verdict on the signature, which only the original bytes can give.
+            let masked = self.providers.classify(&event.headers, &event.body);
+            event.class = crate::event::Classification {
+                signature: event.class.signature,
+                signature_detail: event.class.signature_detail.take(),
+                ..masked
+            };
+        }
         let inserted = match self.writer.insert_event(event, Some(delivery)).await {
             Ok(i) => i,
             Err(e) => {

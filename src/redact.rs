@@ -150,19 +150,21 @@ impl Redactor {
         Some(replace(body, spans))
     }
 
-    /// Masks an Event's headers and body as the rules say.
-    pub fn event(&self, event: &mut Event) {
+    /// Masks an Event's headers and body as the rules say; whether anything changed.
+    pub fn event(&self, event: &mut Event) -> bool {
         if self.is_empty() {
-            return;
+            return false;
         }
-        self.headers(&mut event.headers);
+        let mut changed = self.headers(&mut event.headers) > 0;
         if let Some(body) = self.body(&event.body) {
+            changed = true;
             // The stored request stays self-consistent (a replay sets the length anyway).
             if event.headers.contains("content-length") {
                 event.headers.set("content-length", body.len().to_string());
             }
             event.body = body;
         }
+        changed
     }
 
     /// Masks a Delivery's answer (headers and body) as the rules say.
@@ -172,6 +174,9 @@ impl Redactor {
         }
         self.headers(&mut result.headers);
         if let Some(body) = self.body(&result.body) {
+            if result.headers.contains("content-length") {
+                result.headers.set("content-length", body.len().to_string());
+            }
             result.body = body;
         }
     }

@@ -127,7 +127,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let text = edit(&replay::raw_request(&plan.event)?)?;
             let edited = replay::parse_raw(&text, &plan.event, id)?;
             let mut stored = edited.clone();
-            options.redact.event(&mut stored);
+            if options.redact.event(&mut stored) {
+                // Described from the masked text, so no summary quotes a masked value.
+                stored.class =
+                    crate::providers::Providers::default().classify(&stored.headers, &stored.body);
+            }
             let inserted = runtime.block_on(writer.insert_event(stored, None))?;
             eprintln!(
                 "stored the edit as event #{} (from #{id})",

@@ -77,9 +77,11 @@ fn mode(path: &Path) -> u32 {
 
 /// B13. Pass: `listen` with `--redact header:authorization --redact json:.password` and, in
 /// its config file, `[redact] rules = ["header:cookie", "header:x-api-key",
-/// "json:.card.number"]`, receives a GitHub-signed request carrying the canary in
-/// `Authorization`, `Cookie`, `X-Api-Key`, `password` and `card.number`; the Target gets every
-/// original value; the signature is still recorded `valid` (checked before masking); the
+/// "json:.card.number", "json:.pull_request.title"]`, receives a GitHub-signed request carrying
+/// the canary in `Authorization`, `Cookie`, `X-Api-Key`, `password`, `card.number` and the pull
+/// request's title (which a summary quotes); the Target gets every original value; the
+/// signature is still recorded `valid` (checked before masking) and the summary quotes the mask;
+/// the
 /// canary occurs 0 times in `events.db`, `-wal`, `-shm` and in NDJSON, HAR and curl exports
 /// made with `--include-secrets`, and in `show --json` (the Target's echo of it too, also
 /// after a `replay`, which reads the same config file). Started
@@ -93,7 +95,7 @@ async fn a_canary_secret_never_reaches_the_disk() {
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(
         config.join("config.toml"),
-        "[redact]\nrules = [\"header:cookie\", \"header:x-api-key\", \"json:.card.number\"]\n",
+        "[redact]\nrules = [\"header:cookie\", \"header:x-api-key\", \"json:.card.number\", \"json:.pull_request.title\"]\n",
     )
     .unwrap();
     std::fs::set_permissions(config.join("config.toml"), PermissionsExt::from_mode(0o600)).unwrap();
@@ -123,13 +125,14 @@ async fn a_canary_secret_never_reaches_the_disk() {
     let stderr = bin.stderr.clone();
     crate::common::eventually(std::time::Duration::from_secs(5), || {
         let said = stderr.lock().unwrap().join("\n");
-        said.contains("redacting before storing: header:authorization, json:.password, header:cookie, header:x-api-key, json:.card.number")
+        said.contains("redacting before storing: header:authorization, json:.password, header:cookie, header:x-api-key, json:.card.number, json:.pull_request.title")
             .then_some(())
     })
     .await;
 
+    // The pull request's title would appear in the Event's summary.
     let body = format!(
-        "{{\"action\":\"opened\",\"user\":\"ann\",\"password\":\"{CANARY}\",\"card\":{{\"number\":\"{CANARY}\",\"exp\":\"12/30\"}}}}"
+        "{{\"action\":\"opened\",\"user\":\"ann\",\"password\":\"{CANARY}\",\"card\":{{\"number\":\"{CANARY}\",\"exp\":\"12/30\"}},\"pull_request\":{{\"number\":7,\"title\":\"{CANARY}\"}}}}"
     );
     let sig = {
         use hmac::{KeyInit, Mac};
@@ -156,7 +159,7 @@ async fn a_canary_secret_never_reaches_the_disk() {
     assert_eq!(status, 200);
     assert_eq!(
         count(&answer, CANARY),
-        2,
+        3,
         "the sender gets the app's real answer"
     );
 
@@ -187,6 +190,10 @@ async fn a_canary_secret_never_reaches_the_disk() {
     );
     let record: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(record["signature"], "valid", "{record}");
+    assert_eq!(
+        record["summary"], "pull request opened: #7 \"[redacted]\" in a repository",
+        "the summary describes the masked Event"
+    );
     assert!(
         record["body"]
             .as_str()
