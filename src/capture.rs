@@ -10,6 +10,7 @@ use crate::event::{
 };
 use crate::forward::{self, Forwarder, Target};
 use crate::providers::Providers;
+use crate::redact::Redactor;
 use crate::store::{DuplicateUid, NewDelivery, Writer};
 
 /// What the sender gets back.
@@ -71,6 +72,7 @@ pub struct Capture {
     respond: Respond,
     providers: Providers,
     enforce: bool,
+    redact: Redactor,
 }
 
 impl Capture {
@@ -89,6 +91,7 @@ impl Capture {
             respond,
             providers,
             enforce: false,
+            redact: Redactor::default(),
         }
     }
 
@@ -96,6 +99,13 @@ impl Capture {
     /// secret) is recorded with a `rejected` Delivery and answered `401`, not forwarded.
     pub fn verify_enforce(mut self, on: bool) -> Capture {
         self.enforce = on;
+        self
+    }
+
+    /// Masks what `redact`'s rules name in every Event and Target answer before it is
+    /// stored; the Target and the sender still get the originals.
+    pub fn redact(mut self, redact: Redactor) -> Capture {
+        self.redact = redact;
         self
     }
 
@@ -123,7 +133,7 @@ impl Capture {
     /// Takes one request through the whole pipeline and returns the sender's answer.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
         let class = self.providers.classify(&incoming.headers, &incoming.body);
-        let event = Event {
+        let mut event = Event {
             uid: incoming.uid.unwrap_or_else(new_uid),
             received_at: incoming.received_at.unwrap_or_else(now_micros),
             ingress: incoming.ingress,
@@ -146,6 +156,17 @@ impl Capture {
             started_at: now_micros(),
         };
         let rejected = self.rejection(&event.class);
+        // The outgoing request holds the originals; from here on only the Store sees `event`.
+        if self.redact.event(&mut event) {
+            // A summary must not quote a masked value: describe the masked Event, but keep the
+            // verdict on the signature, which only the original bytes can give.
+            let masked = self.providers.classify(&event.headers, &event.body);
+            event.class = crate::event::Classification {
+                signature: event.class.signature,
+                signature_detail: event.class.signature_detail.take(),
+                ..masked
+            };
+        }
         let inserted = match self.writer.insert_event(event, Some(delivery)).await {
             Ok(i) => i,
             Err(e) => {
@@ -195,8 +216,10 @@ impl Capture {
             Respond::Accept => {
                 let writer = self.writer.clone();
                 let forwarder = self.forwarder.clone();
+                let redact = self.redact.clone();
                 tokio::spawn(async move {
-                    let result = forwarder.send(outgoing).await;
+                    let mut result = forwarder.send(outgoing).await;
+                    redact.result(&mut result);
                     if let Err(e) = writer
                         .finish_delivery(delivery_id, event_id, DeliveryKind::Original, result)
                         .await
@@ -209,8 +232,9 @@ impl Capture {
                 answer
             }
             Respond::Passthrough => {
-                let result = self.forwarder.send(outgoing).await;
+                let mut result = self.forwarder.send(outgoing).await;
                 let mut answer = answer_for(&result);
+                self.redact.result(&mut result);
                 if let Err(e) = self
                     .writer
                     .finish_delivery(delivery_id, event_id, DeliveryKind::Original, result)

@@ -2,7 +2,7 @@
 //! their exact bytes and added with ingress `import`.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::Context;
@@ -33,17 +33,22 @@ pub enum Kind {
 }
 
 /// Reads `path` and calls `each` with every Event in it, in file order. Returns the kind.
-pub fn read(
-    path: &Path,
-    mut each: impl FnMut(Imported) -> anyhow::Result<()>,
-) -> anyhow::Result<Kind> {
+pub fn read(path: &Path, each: impl FnMut(Imported) -> anyhow::Result<()>) -> anyhow::Result<Kind> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut input = BufReader::new(file);
+    read_from(BufReader::new(file), &path.display().to_string(), each)
+}
+
+/// [`read`] over any reader; `name` stands for it in messages. (The fuzz target feeds bytes.)
+pub fn read_from(
+    mut input: impl BufRead,
+    name: &str,
+    mut each: impl FnMut(Imported) -> anyhow::Result<()>,
+) -> anyhow::Result<Kind> {
     let mut first = String::new();
     input
         .read_line(&mut first)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .with_context(|| format!("cannot read {name}"))?;
     // An NDJSON export holds a whole object on its first line; a HAR is one document.
     if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&first)
         && !map.contains_key("log")
@@ -51,7 +56,7 @@ pub fn read(
         let first = Value::Object(map);
         each(with_deliveries(from_record(&first), Some(&first)).context("line 1")?)?;
         for (i, line) in input.lines().enumerate() {
-            let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+            let line = line.with_context(|| format!("cannot read {name}"))?;
             if line.trim().is_empty() {
                 continue;
             }
@@ -65,19 +70,14 @@ pub fn read(
     let mut rest = first;
     input
         .read_to_string(&mut rest)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .with_context(|| format!("cannot read {name}"))?;
     let doc: Value = serde_json::from_str(&rest).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is neither a HAR file nor an NDJSON export from hooktap ({e})",
-            path.display()
-        )
+        anyhow::anyhow!("{name} is neither a HAR file nor an NDJSON export from hooktap ({e})")
     })?;
     let entries = doc
         .pointer("/log/entries")
         .and_then(Value::as_array)
-        .ok_or_else(|| {
-            anyhow::anyhow!("{} has no log.entries: is it a HAR file?", path.display())
-        })?;
+        .ok_or_else(|| anyhow::anyhow!("{name} has no log.entries: is it a HAR file?"))?;
     for (i, entry) in entries.iter().enumerate() {
         let imported = with_deliveries(from_har(entry), entry.get("_hooktap"));
         each(imported.with_context(|| format!("HAR entry {}", i + 1))?)?;

@@ -28,6 +28,7 @@ pub mod pretty;
 pub mod providers;
 pub mod prune;
 pub mod record;
+pub mod redact;
 pub mod replay;
 pub mod store;
 pub mod tls;

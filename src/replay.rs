@@ -22,6 +22,9 @@ pub struct Options {
     /// Re-sign with a fresh timestamp and the configured secret of the Event's provider
     /// (the provider event id stays the same).
     pub resign: Option<Providers>,
+    /// Redaction rules for what is stored of the Target's answer (the caller still gets it
+    /// whole).
+    pub redact: crate::redact::Redactor,
 }
 
 /// A replay ready to send: the Event as stored and where it goes.
@@ -138,13 +141,10 @@ pub async fn send(
     };
     let delivery_id = writer.start_delivery(plan.event_id, delivery).await?;
     let result = forwarder.send(outgoing).await;
+    let mut stored = result.clone();
+    options.redact.result(&mut stored);
     let summary = writer
-        .finish_delivery(
-            delivery_id,
-            plan.event_id,
-            DeliveryKind::Replay,
-            result.clone(),
-        )
+        .finish_delivery(delivery_id, plan.event_id, DeliveryKind::Replay, stored)
         .await?;
     Ok(Replayed {
         event_id: plan.event_id,

@@ -49,13 +49,16 @@ pub struct Args {
     /// Largest body accepted (then 413)
     #[arg(long, default_value = "25MiB", value_parser = parse_size)]
     pub max_body: u64,
-    /// Time a sender has to send a request head
+    /// Time a sender has to send a request head (also how long an idle connection stays open)
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
-    /// Longest pause allowed while a sender sends a body
+    /// Longest pause allowed while a sender sends a body, or reads the answer
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
-    /// Most connections open at once
+    /// Longest time a sender may take to send a whole body
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    pub body_deadline: Duration,
+    /// Most connections open at once (more are answered 503 and closed)
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
     /// Serve HTTPS with this PEM certificate chain
@@ -75,6 +78,10 @@ pub struct Args {
     /// with a secret (the Event is recorded, its Delivery `rejected`)
     #[arg(long)]
     pub verify_enforce: bool,
+    /// Mask a secret before it is stored: header:NAME or json:.path (repeatable; also
+    /// [redact] rules = [...] in ~/.config/hooktap/config.toml). Your app still gets the original
+    #[arg(long = "redact", value_name = "RULE", value_parser = crate::redact::Rule::parse)]
+    pub redact: Vec<crate::redact::Rule>,
     /// Keep at most N Events: the oldest are pruned in the background
     #[arg(long, value_name = "N")]
     pub keep: Option<u64>,
@@ -95,6 +102,7 @@ pub enum RespondArg {
 /// Runs `listen` until Ctrl-C or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let providers = crate::providers::secrets::load(&parse_secrets(&args.secrets)?)?;
+    let redact = crate::redact::load(&args.redact)?;
     let tls = tls_acceptor(&args)?;
     let db = args.db.path();
     let store = Store::open(&db, Durability::Normal)?;
@@ -123,7 +131,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             respond,
             providers.clone(),
         )
-        .verify_enforce(args.verify_enforce),
+        .verify_enforce(args.verify_enforce)
+        .redact(redact.clone()),
     );
     eprintln!("hooktap listening on {scheme}://{local}");
     eprintln!(
@@ -146,6 +155,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         };
         eprintln!("  signatures checked for {}{enforced}", checked.join(", "));
     }
+    if !redact.is_empty() {
+        let rules: Vec<String> = redact.rules().iter().map(|r| r.to_string()).collect();
+        eprintln!("  redacting before storing: {}", rules.join(", "));
+    }
     let format = if args.json {
         Format::Json
     } else {
@@ -159,6 +172,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         max_body: args.max_body,
         header_timeout: args.header_timeout,
         body_timeout: args.body_timeout,
+        body_deadline: args.body_deadline,
         max_connections: args.max_connections,
         ..Limits::default()
     };

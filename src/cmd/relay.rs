@@ -67,9 +67,12 @@ pub struct Args {
     /// HTTP/2 PING interval on Tunnels; a PING unanswered as long drops the Tunnel
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     pub ping: Duration,
-    /// Longest pause allowed while a sender sends a body
+    /// Longest pause allowed while a sender sends a body, or reads the answer
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
+    /// Longest time a sender may take to send a whole body
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    pub body_deadline: Duration,
     /// Most connections open at once
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
@@ -255,6 +258,7 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
             max_body: args.max_body,
             header_timeout: args.handshake_timeout,
             body_timeout: args.body_timeout,
+            body_deadline: args.body_deadline,
             max_connections: args.max_connections,
             tls_timeout: args.handshake_timeout,
         },

@@ -65,7 +65,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         None
     };
-    let options = Options { resign };
+    let options = Options {
+        resign,
+        redact: crate::redact::load(&[])?,
+    };
     let single = match args.what.as_slice() {
         [one] => parse_id(one).ok(),
         _ => None,
@@ -123,7 +126,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if args.edit {
             let text = edit(&replay::raw_request(&plan.event)?)?;
             let edited = replay::parse_raw(&text, &plan.event, id)?;
-            let inserted = runtime.block_on(writer.insert_event(edited.clone(), None))?;
+            let mut stored = edited.clone();
+            if options.redact.event(&mut stored) {
+                // Described from the masked text, so no summary quotes a masked value.
+                stored.class =
+                    crate::providers::Providers::default().classify(&stored.headers, &stored.body);
+            }
+            let inserted = runtime.block_on(writer.insert_event(stored, None))?;
             eprintln!(
                 "stored the edit as event #{} (from #{id})",
                 inserted.event_id

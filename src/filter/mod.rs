@@ -21,7 +21,7 @@ mod parse;
 pub mod query;
 mod sql;
 
-pub use parse::{parse, parse_args, parse_at};
+pub use parse::{json_path, parse, parse_args, parse_at};
 pub use query::{Flow, Order, Page};
 pub use sql::Sql;
 

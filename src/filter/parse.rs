@@ -251,7 +251,8 @@ fn id_range(value: &str) -> Option<(i64, i64)> {
     }
 }
 
-fn json_path(text: &str) -> Option<Vec<JsonStep>> {
+/// Parses a `json:` path (`.a.b`, `.items[0].id`, `[*]`); `None` if it is not one.
+pub fn json_path(text: &str) -> Option<Vec<JsonStep>> {
     let mut steps = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {

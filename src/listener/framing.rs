@@ -6,11 +6,15 @@
 //! instead, because a request that two parsers could frame differently is the start of request
 //! smuggling. The watcher tracks only framing (head, then body by length or by chunks); on
 //! anything it does not understand it stops, and hyper's own parser has the last word.
+//!
+//! The same wrapper bounds the other direction: an answer that makes no progress for a while
+//! (a peer that stopped reading) fails the connection, which hyper has no timeout for.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -210,10 +214,12 @@ impl Watcher {
     }
 }
 
-/// An IO that shows every byte it reads to a [`Watcher`].
+/// An IO that shows every byte it reads to a [`Watcher`], and gives up on writes that stall.
 pub struct Watched<I> {
     io: I,
     watcher: Watcher,
+    stall: Option<Duration>,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<I> Watched<I> {
@@ -222,6 +228,46 @@ impl<I> Watched<I> {
         Watched {
             io,
             watcher: Watcher::new(verdicts),
+            stall: None,
+            stalled: None,
+        }
+    }
+
+    /// Fails a write (and so the connection) that makes no progress for `limit`.
+    pub fn write_stall(mut self, limit: Duration) -> Watched<I> {
+        self.stall = Some(limit);
+        self
+    }
+
+    /// Called when a write is pending: `Ready(Err)` once it has been pending for too long.
+    fn stall_check(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Error> {
+        let Some(limit) = self.stall else {
+            return Poll::Pending;
+        };
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the peer stopped reading",
+            )),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Maps a write's result: progress resets the stall timer, a long stall becomes an error.
+    fn progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        match r {
+            Poll::Pending => self.stall_check(cx).map(Err),
+            ready => {
+                self.stalled = None;
+                ready
+            }
         }
     }
 }
@@ -248,10 +294,12 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, data)
+        let r = Pin::new(&mut self.io).poll_write(cx, data);
+        self.progress(cx, r)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let r = Pin::new(&mut self.io).poll_flush(cx);
+        self.progress(cx, r)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
@@ -261,7 +309,8 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.progress(cx, r)
     }
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()

@@ -30,8 +30,11 @@ pub struct Limits {
     pub max_body: u64,
     /// Time to send a complete request head (and the longest idle time between requests).
     pub header_timeout: Duration,
-    /// Longest pause while sending a body.
+    /// Longest pause while sending a body (and while reading hooktap's answer).
     pub body_timeout: Duration,
+    /// Longest time to send a whole body, however steadily (a byte a second would otherwise
+    /// hold a connection for days).
+    pub body_deadline: Duration,
     /// Most connections open at once; more are answered `503` and closed.
     pub max_connections: usize,
     /// Time for a TLS handshake.
@@ -44,6 +47,7 @@ impl Default for Limits {
             max_body: 25 << 20,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
+            body_deadline: Duration::from_secs(120),
             max_connections: 1024,
             tls_timeout: Duration::from_secs(10),
         }
@@ -135,7 +139,7 @@ async fn serve_io<I>(
 {
     let http = builder(&limits);
     let verdicts = framing::Verdicts::default();
-    let io = framing::Watched::new(io, verdicts.clone());
+    let io = framing::Watched::new(io, verdicts.clone()).write_stall(limits.body_timeout);
     let service = service_fn(move |req| {
         let capture = capture.clone();
         let limits = limits.clone();

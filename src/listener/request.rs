@@ -6,6 +6,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as HyperBody;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::Limits;
 use crate::capture::{Answer, Capture, Incoming};
@@ -30,6 +31,30 @@ pub fn refuse(
             "Content-Length and Transfer-Encoding together are ambiguous",
         )));
     }
+    // Only a single `chunked` is framing both sides read alike: two TE lines are a classic
+    // smuggling shape (TE.TE), and another coding (gzip, ...) would reach the Target still
+    // encoded once the hop-by-hop header is dropped.
+    let codings: Vec<&[u8]> = h
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .map(|v| v.as_bytes().trim_ascii())
+        .collect();
+    match codings.as_slice() {
+        [] => {}
+        [one] if one.eq_ignore_ascii_case(b"chunked") => {}
+        [_] => {
+            return Some(closing(Answer::text(
+                501,
+                "only Transfer-Encoding: chunked is supported",
+            )));
+        }
+        _ => {
+            return Some(closing(Answer::text(
+                400,
+                "Transfer-Encoding given more than once is ambiguous",
+            )));
+        }
+    }
     if req.method() == Method::CONNECT {
         return Some(closing(Answer::text(
             405,
@@ -50,7 +75,7 @@ pub(super) async fn handle(
     req: Request<HyperBody>,
     remote: SocketAddr,
     proto: &'static str,
-    capture: &Capture,
+    capture: &Arc<Capture>,
     limits: &Limits,
     conflict: bool,
 ) -> Response<Full<Bytes>> {
@@ -79,7 +104,13 @@ pub(super) async fn handle(
         uid: None,
         received_at: None,
     };
-    response(capture.handle(incoming).await)
+    // In its own task: a sender that hangs up (hyper then drops this future) must not stop
+    // an Event between being stored and its Delivery being recorded.
+    let capture = capture.clone();
+    match tokio::spawn(async move { capture.handle(incoming).await }).await {
+        Ok(answer) => response(answer),
+        Err(_) => response(Answer::text(500, "internal error while capturing")),
+    }
 }
 
 pub fn too_large(max: u64) -> Answer {
@@ -92,13 +123,25 @@ pub fn too_large(max: u64) -> Answer {
     )
 }
 
-/// Reads the whole body, at most `max_body` bytes, giving up on a pause over `body_timeout`.
+/// Reads the whole body, at most `max_body` bytes, giving up on a pause over `body_timeout`
+/// or when the whole body takes longer than `body_deadline`.
 pub async fn read_body(mut body: HyperBody, limits: &Limits) -> Result<Bytes, Answer> {
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut total = 0u64;
+    let deadline = tokio::time::Instant::now() + limits.body_deadline;
     loop {
-        let frame = match tokio::time::timeout(limits.body_timeout, body.frame()).await {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = match tokio::time::timeout(limits.body_timeout.min(left), body.frame()).await {
+            Err(_) if left < limits.body_timeout => {
+                return Err(Answer::text(
+                    408,
+                    &format!(
+                        "the body took longer than {} to arrive; request timed out",
+                        crate::forward::humantime(limits.body_deadline)
+                    ),
+                ));
+            }
             Err(_) => return Err(Answer::text(408, "the body stalled; request timed out")),
             Ok(None) => break,
             Ok(Some(Err(e))) => {

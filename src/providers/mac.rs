@@ -102,10 +102,10 @@ pub fn check_timestamp(text: &str, now: i64, future: bool) -> Result<i64, String
             "stale timestamp: {age} s old (tolerance {TOLERANCE} s); re-send with --resign"
         ));
     }
-    if future && -age > TOLERANCE {
+    if future && age < -TOLERANCE {
         return Err(format!(
             "timestamp {} s in the future (tolerance {TOLERANCE} s): is a clock wrong?",
-            -age
+            age.unsigned_abs()
         ));
     }
     Ok(age)
@@ -116,7 +116,7 @@ pub fn describe_age(age: i64) -> String {
     if age >= 0 {
         format!("{age} s old")
     } else {
-        format!("{} s ahead", -age)
+        format!("{} s ahead", age.unsigned_abs())
     }
 }
 

@@ -102,7 +102,7 @@ async fn serve_io<I>(
         .max_headers(MAX_HEADERS);
     let c = config.clone();
     let verdicts = framing::Verdicts::default();
-    let io = framing::Watched::new(io, verdicts.clone());
+    let io = framing::Watched::new(io, verdicts.clone()).write_stall(config.limits.body_timeout);
     let service = service_fn(move |req| {
         let (hub, config) = (hub.clone(), c.clone());
         // One framing verdict per request head, in order (see listener::framing).

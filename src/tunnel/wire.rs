@@ -82,6 +82,11 @@ pub fn to_request(ev: &RelayEvent, queued: u64) -> Result<Request<Full<Bytes>>, 
         .path_and_query(pq)
         .build()
         .map_err(|e| format!("cannot carry path {}: {e}", ev.path))?;
+    // The URI parser drops what it cannot hold (a `#...` part): refuse rather than deliver
+    // another path than the one stored (found by fuzzing; hyper never hands over such paths).
+    if uri.path() != ev.path || uri.query() != ev.query.as_deref() {
+        return Err(format!("cannot carry path {} exactly", ev.path));
+    }
     let mut headers = HeaderMap::with_capacity(ev.headers.len() + META.len());
     let mut hop = HeaderList::default();
     for (i, (name, v)) in ev.headers.iter().enumerate() {
