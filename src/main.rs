@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use hooktap::cmd::{self, UsageError};
 
-/// mimalloc keeps freed memory per thread for reuse; glibc's allocator handed the Store writer's
-/// freed pages back to the kernel after every group commit (`madvise`), and faulting them in
-/// again plus the TLB flushes on the other core cost about a third of the capture path's CPU.
+/// mimalloc, which also stands in for `malloc` (the `override` feature) so SQLite's memory comes
+/// from it too. glibc's allocator handed the Store writer's freed pages back to the kernel after
+/// nearly every commit (`madvise`); faulting them in again, and the TLB flushes on the other
+/// core, cost about a third of the capture path's CPU (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
