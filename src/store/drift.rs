@@ -30,10 +30,11 @@ pub fn shape_of(body: &[u8]) -> Option<Shape> {
         return None;
     }
     let mut shape = Shape::new();
+    let mut path = String::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     Walk {
         out: &mut shape,
-        path: String::new(),
+        path: &mut path,
         depth: 0,
     }
     .deserialize(&mut de)
@@ -42,32 +43,35 @@ pub fn shape_of(body: &[u8]) -> Option<Shape> {
     Some(shape)
 }
 
+/// One walk over the body; every level shares one path buffer, growing it on the way down and
+/// cutting it back on the way up, so a path is only copied when the shape first meets it.
 struct Walk<'s> {
     out: &'s mut Shape,
-    path: String,
+    path: &'s mut String,
     depth: usize,
 }
 
 impl Walk<'_> {
     fn note(&mut self, kind: &str) {
-        if self.path.is_empty()
-            || (self.out.len() >= MAX_PATHS && !self.out.contains_key(&self.path))
-        {
+        if self.path.is_empty() {
             return;
         }
-        let entry = self.out.entry(self.path.clone()).or_default();
-        if !entry.split('|').any(|k| k == kind) {
-            let mut kinds: Vec<&str> = entry.split('|').filter(|k| !k.is_empty()).collect();
-            kinds.push(kind);
-            kinds.sort_unstable();
-            *entry = kinds.join("|");
+        if let Some(entry) = self.out.get_mut(self.path.as_str()) {
+            if !entry.split('|').any(|k| k == kind) {
+                let mut kinds: Vec<&str> = entry.split('|').collect();
+                kinds.push(kind);
+                kinds.sort_unstable();
+                *entry = kinds.join("|");
+            }
+        } else if self.out.len() < MAX_PATHS {
+            self.out.insert(self.path.clone(), kind.to_string());
         }
     }
 
-    fn child(&mut self, path: String) -> Walk<'_> {
+    fn child(&mut self) -> Walk<'_> {
         Walk {
             out: &mut *self.out,
-            path,
+            path: &mut *self.path,
             depth: self.depth + 1,
         }
     }
@@ -105,6 +109,10 @@ impl<'de> Visitor<'de> for Walk<'_> {
         self.note("string");
         Ok(())
     }
+    fn visit_borrowed_str<E>(mut self, _: &'de str) -> Result<(), E> {
+        self.note("string");
+        Ok(())
+    }
     fn visit_unit<E>(mut self) -> Result<(), E> {
         self.note("null");
         Ok(())
@@ -115,8 +123,10 @@ impl<'de> Visitor<'de> for Walk<'_> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(());
         }
-        let path = format!("{}[]", self.path);
-        while seq.next_element_seed(self.child(path.clone()))?.is_some() {}
+        let len = self.path.len();
+        self.path.push_str("[]");
+        while seq.next_element_seed(self.child())?.is_some() {}
+        self.path.truncate(len);
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
@@ -125,13 +135,14 @@ impl<'de> Visitor<'de> for Walk<'_> {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(());
         }
+        let len = self.path.len();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let path = if self.path.is_empty() {
-                key.into_owned()
-            } else {
-                format!("{}.{key}", self.path)
-            };
-            map.next_value_seed(self.child(path))?;
+            if len > 0 {
+                self.path.push('.');
+            }
+            self.path.push_str(&key);
+            map.next_value_seed(self.child())?;
+            self.path.truncate(len);
         }
         Ok(())
     }
