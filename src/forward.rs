@@ -308,13 +308,18 @@ fn root_cause(error: &dyn std::error::Error) -> String {
 /// `9s`, `500ms`, `2m`: durations as the flags write them.
 pub fn humantime(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms.is_multiple_of(60_000) && ms > 0 {
-        format!("{}m", ms / 60_000)
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
+    // The largest unit that divides the duration exactly: 7d, 2h, 90m, 9s, 1500ms.
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
+        if ms > 0 && ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
     }
+    format!("{ms}ms")
 }
 
 #[cfg(test)]
@@ -403,5 +408,9 @@ mod tests {
         assert_eq!(humantime(Duration::from_secs(9)), "9s");
         assert_eq!(humantime(Duration::from_millis(1500)), "1500ms");
         assert_eq!(humantime(Duration::from_secs(120)), "2m");
+        assert_eq!(humantime(Duration::from_secs(7 * 86_400)), "7d");
+        assert_eq!(humantime(Duration::from_secs(7_200)), "2h");
+        assert_eq!(humantime(Duration::from_secs(5_400)), "90m");
+        assert_eq!(humantime(Duration::ZERO), "0ms");
     }
 }

@@ -219,7 +219,7 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         },
         format_size(args.max_body),
         args.max_queue,
-        days_or(args.retain)
+        humantime(args.retain)
     );
     let base = args
         .public_url
@@ -269,14 +269,6 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
     relay::serve(socket, tls, config, hub, shutdown).await;
     eprintln!("hooktap relay stopped");
     Ok(())
-}
-
-/// `7d` for whole days, else as the other flags print durations.
-fn days_or(d: Duration) -> String {
-    match d.as_secs() {
-        s if s > 0 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
-        _ => humantime(d),
-    }
 }
 
 /// Re-reads the Channel table twice a second (another process adds, rotates and removes
