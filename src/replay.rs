@@ -117,6 +117,21 @@ pub fn default_target(reader: &Reader, event_id: i64) -> anyhow::Result<Option<T
     Ok(None)
 }
 
+/// Stores an edited request as a new Event (its `derived_from` set by [`parse_raw`]) and returns
+/// its id. What `redact` names is masked in the stored copy, described from the masked text so
+/// no summary quotes a masked value; the caller sends `edited` itself, unmasked.
+pub async fn store_edit(
+    writer: &Writer,
+    edited: &Event,
+    redact: &crate::redact::Redactor,
+) -> anyhow::Result<i64> {
+    let mut stored = edited.clone();
+    if redact.event(&mut stored) {
+        stored.class = Providers::default().classify(&stored.headers, &stored.body);
+    }
+    Ok(writer.insert_event(stored, None).await?.event_id)
+}
+
 /// Sends a planned replay and records it as a Delivery of kind `replay`. A Target that is down
 /// is not an error: the failed Delivery is recorded and returned.
 pub async fn send(

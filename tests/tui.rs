@@ -1,5 +1,5 @@
 //! The terminal UI end to end: the real binary in tmux, read with `capture-pane` as a person
-//! would read it. Webhooks show up, `r` reaches the Target again, `hooktap ui` beside the running
+//! would read it. Webhooks show up, `r` reaches the Target again, `s` re-signed, `hooktap ui` beside the running
 //! `listen` sees new Events, `q` quits and gives the terminal back (main screen, cooked mode).
 //!
 //! Needs tmux (CI installs it); without it the tests say so and pass.
@@ -164,7 +164,7 @@ async fn listen_shows_webhooks_replays_with_r_and_quits_with_q() {
     tmux.start(
         "listen",
         &format!(
-            "{bin} listen --port 0 --db '{}' --forward {}",
+            "{bin} listen --port 0 --db '{}' --forward {} --secret ayrshare=s3cret",
             db.display(),
             target.url()
         ),
@@ -207,8 +207,33 @@ async fn listen_shows_webhooks_replays_with_r_and_quits_with_q() {
         &ayrshare_body(2)[..],
         "the exact bytes again"
     );
+
+    // `s` signs it again with the secret `listen` was given, then replays it.
+    tmux.keys("listen", &["s"]);
+    tmux.wait_for("listen", "the re-signed replay's result", |s| {
+        s.contains("re-signed; replayed #2").then_some(())
+    });
+    assert_eq!(target.count(), 4);
+    let signed = target.all.lock().unwrap()[3].clone();
+    assert_eq!(&signed.body[..], &ayrshare_body(2)[..]);
+    let header = |name: &str| {
+        signed
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    };
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(b"s3cret").unwrap();
+    hmac::Mac::update(&mut mac, &signed.body);
+    let want = hex::encode(hmac::Mac::finalize(mac).into_bytes());
+    assert_eq!(
+        header("x-authorization-content-sha256").as_deref(),
+        Some(want.as_str()),
+        "signed over the exact body with the secret"
+    );
+    assert!(header("x-authorization-timestamp").is_some());
     tmux.wait_for("listen", "the replay badge", |s| {
-        s.contains("4 Deliveries 2").then_some(())
+        s.contains("4 Deliveries 3").then_some(())
     });
 
     // `e` hands the raw request to $EDITOR (here a sed), stores the edit and sends it.
@@ -216,7 +241,7 @@ async fn listen_shows_webhooks_replays_with_r_and_quits_with_q() {
     tmux.wait_for("listen", "the edit's result", |s| {
         s.contains("stored the edit of #2 as #3").then_some(())
     });
-    let edited = target.all.lock().unwrap()[3].body.clone();
+    let edited = target.all.lock().unwrap()[4].body.clone();
     let want = String::from_utf8(ayrshare_body(2))
         .unwrap()
         .replace("Account", "Edited");

@@ -81,7 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         forwarder.clone(),
         target.clone(),
         Respond::Passthrough,
-        providers,
+        providers.clone(),
     ));
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let socket = TcpListener::bind(addr)
@@ -104,6 +104,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             bus: Some(store.subscribe()),
             writer: store.writer(),
             forwarder,
+            providers,
+            redact: Default::default(),
             poll_store: false,
             lines: vec![crate::tui::StatusLine {
                 label: "demo".into(),

@@ -212,6 +212,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             bus: Some(store.subscribe()),
             writer: store.writer(),
             forwarder,
+            providers: providers.clone(),
+            redact: redact.clone(),
             poll_store: false,
             lines: status_lines,
             shutdown: shutdown.clone(),

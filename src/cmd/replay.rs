@@ -126,18 +126,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if args.edit {
             let text = edit(&replay::raw_request(&plan.event)?)?;
             let edited = replay::parse_raw(&text, &plan.event, id)?;
-            let mut stored = edited.clone();
-            if options.redact.event(&mut stored) {
-                // Described from the masked text, so no summary quotes a masked value.
-                stored.class =
-                    crate::providers::Providers::default().classify(&stored.headers, &stored.body);
-            }
-            let inserted = runtime.block_on(writer.insert_event(stored, None))?;
-            eprintln!(
-                "stored the edit as event #{} (from #{id})",
-                inserted.event_id
-            );
-            plan.event_id = inserted.event_id;
+            let stored = runtime.block_on(replay::store_edit(&writer, &edited, &options.redact))?;
+            eprintln!("stored the edit as event #{stored} (from #{id})");
+            plan.event_id = stored;
             plan.event = edited;
         }
         let done = runtime.block_on(replay::send(&writer, &forwarder, plan, &options))?;

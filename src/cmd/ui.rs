@@ -52,6 +52,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         bus: Some(store.subscribe()),
         writer: store.writer(),
         forwarder: Arc::new(Forwarder::new(args.timeout, args.max_response as usize)),
+        providers: crate::providers::secrets::load(&[])?,
+        redact: crate::redact::load(&[])?,
         poll_store: true,
         lines: Vec::new(),
         shutdown,

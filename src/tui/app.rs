@@ -259,6 +259,8 @@ pub struct App {
     pub prompt: Input,
     /// Why the URL typed for `R` is not a Target.
     pub prompt_error: Option<String>,
+    /// The prompt was opened by `S`: re-sign before sending.
+    pub prompt_resign: bool,
     /// Matching Events in the Store (indexed terms only; `None` while unknown).
     pub total: Option<u64>,
     /// A search that reads bodies is this far (0.0 to 1.0).
@@ -308,6 +310,7 @@ impl App {
             filter_error: None,
             prompt: Input::default(),
             prompt_error: None,
+            prompt_resign: false,
             total: None,
             searching: None,
             detail: None,

@@ -32,6 +32,10 @@ pub enum Action {
     Replay,
     /// `R`: replay to a URL typed in.
     ReplayTo,
+    /// `s`: re-sign with the provider's secret, then replay to the last Target.
+    ReplaySigned,
+    /// `S`: re-sign, then replay to a URL typed in.
+    ReplaySignedTo,
     /// `e`: edit in $EDITOR, then send.
     Edit,
     /// `c`: copy as curl.
@@ -207,6 +211,8 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[key('/')], Browse, A::Filter, "filter"),
     bind(&[key('r')], Browse, A::Replay, "replay to its Target"),
     bind(&[key('R')], Browse, A::ReplayTo, "replay to a URL"),
+    bind(&[key('s')], Browse, A::ReplaySigned, "replay re-signed"),
+    bind(&[key('S')], Browse, A::ReplaySignedTo, "re-signed to a URL"),
     bind(&[key('e')], Browse, A::Edit, "edit in $EDITOR, send"),
     bind(&[key('c')], Browse, A::CopyCurl, "copy as curl"),
     bind(&[key('y')], Browse, A::CopyBody, "copy the body"),

@@ -80,6 +80,10 @@ pub struct Setup {
     pub writer: Writer,
     /// The one HTTP client, for replays.
     pub forwarder: Arc<Forwarder>,
+    /// The secrets `s` and `S` re-sign replays with.
+    pub providers: crate::providers::Providers,
+    /// What replays and edits mask before they are stored (as capture does).
+    pub redact: crate::redact::Redactor,
     /// Look for commits by other processes (`hooktap ui` beside a running `listen`).
     pub poll_store: bool,
     /// Extra status lines (the Tunnel, the demo).
@@ -128,6 +132,8 @@ async fn run_inner(mut setup: Setup, main: tokio::runtime::Handle) -> anyhow::Re
         runtime: main,
         writer: setup.writer.clone(),
         forwarder: setup.forwarder.clone(),
+        providers: setup.providers.clone(),
+        redact: setup.redact.clone(),
     };
     let mut workers = Workers::spawn(&setup.db, reply_tx, sending, setup.poll_store)?;
     let info = Info {

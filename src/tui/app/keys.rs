@@ -90,12 +90,22 @@ impl App {
                 self.filter_error = None;
                 None
             }
-            Action::Replay => {
+            Action::Replay | Action::ReplaySigned => {
                 let id = self.selected_or_say()?;
-                self.say(format!("replaying #{id}…"), false);
-                Some(Effect::Job(Job::Replay { id, to: None }))
+                let resign = action == Action::ReplaySigned;
+                let how = if resign {
+                    "re-signing and replaying"
+                } else {
+                    "replaying"
+                };
+                self.say(format!("{how} #{id}…"), false);
+                Some(Effect::Job(Job::Replay {
+                    id,
+                    to: None,
+                    resign,
+                }))
             }
-            Action::ReplayTo => {
+            Action::ReplayTo | Action::ReplaySignedTo => {
                 self.selected_or_say()?;
                 let url = self
                     .detail
@@ -105,6 +115,7 @@ impl App {
                     .unwrap_or_else(|| "http://localhost:3000".into());
                 self.prompt = Input::with(&url);
                 self.prompt_error = None;
+                self.prompt_resign = action == Action::ReplaySignedTo;
                 self.mode = Mode::Prompt;
                 None
             }
@@ -271,8 +282,18 @@ impl App {
                 Ok(to) => {
                     self.mode = Mode::Browse;
                     let id = self.selected_or_say()?;
-                    self.say(format!("replaying #{id} to {to}…"), false);
-                    Some(Effect::Job(Job::Replay { id, to: Some(to) }))
+                    let resign = self.prompt_resign;
+                    let how = if resign {
+                        "re-signing and replaying"
+                    } else {
+                        "replaying"
+                    };
+                    self.say(format!("{how} #{id} to {to}…"), false);
+                    Some(Effect::Job(Job::Replay {
+                        id,
+                        to: Some(to),
+                        resign,
+                    }))
                 }
                 Err(e) => {
                     self.prompt_error = Some(e);

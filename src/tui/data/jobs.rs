@@ -48,9 +48,9 @@ fn run_job(
         Job::Detail { id, version } => {
             load_detail(reader, id, version)?.map(|d| Reply::Detail(Box::new(d)))
         }
-        Job::Replay { id, to } => {
+        Job::Replay { id, to, resign } => {
             let plan = replay::plan(reader, id, to.as_ref())?;
-            spawn_send(sending, out, plan, None);
+            spawn_send(sending, out, plan, None, resign);
             None
         }
         Job::EditText { id } => {
@@ -66,7 +66,7 @@ fn run_job(
             let mut plan = replay::plan(reader, id, None)?;
             let edited = replay::parse_raw(&text, &plan.event, id)?;
             plan.event = edited;
-            spawn_send(sending, out, plan, Some(id));
+            spawn_send(sending, out, plan, Some(id), false);
             None
         }
         Job::Copy { id, what } => {
@@ -104,32 +104,32 @@ fn body_extension(event: &Event) -> &'static str {
 }
 
 /// Sends a planned replay on the runtime (the Target may take seconds) and reports the result.
-/// With `edited_from`, the plan's Event is first stored as a new Event derived from that one.
+/// With `edited_from`, the plan's Event is first stored as a new Event derived from that one;
+/// with `resign`, it is signed again with its provider's secret before it goes.
 fn spawn_send(
     sending: &Sending,
     out: &Sender<Reply>,
     mut plan: replay::Plan,
     edited_from: Option<i64>,
+    resign: bool,
 ) {
     let (sending, out) = (sending.clone(), out.clone());
     sending.runtime.clone().spawn(async move {
         let reply = async {
             let mut prefix = String::new();
             if let Some(from) = edited_from {
-                let inserted = sending
-                    .writer
-                    .insert_event(plan.event.clone(), None)
-                    .await?;
-                plan.event_id = inserted.event_id;
-                prefix = format!("stored the edit of #{from} as #{}; ", inserted.event_id);
+                plan.event_id =
+                    replay::store_edit(&sending.writer, &plan.event, &sending.redact).await?;
+                prefix = format!("stored the edit of #{from} as #{}; ", plan.event_id);
             }
-            let done = replay::send(
-                &sending.writer,
-                &sending.forwarder,
-                plan,
-                &Default::default(),
-            )
-            .await?;
+            let options = replay::Options {
+                resign: resign.then(|| sending.providers.clone()),
+                redact: sending.redact.clone(),
+            };
+            if resign {
+                prefix.push_str("re-signed; ");
+            }
+            let done = replay::send(&sending.writer, &sending.forwarder, plan, &options).await?;
             let id = done.event_id;
             let ms = done.result.duration_us as f64 / 1000.0;
             let (line, ok) = match (done.result.status, &done.result.error) {

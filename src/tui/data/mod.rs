@@ -59,6 +59,8 @@ pub enum Job {
         id: i64,
         /// Another Target than its last one.
         to: Option<Target>,
+        /// Re-sign it with the provider's secret first.
+        resign: bool,
     },
     /// The raw request of Event `id`, for the editor.
     EditText {
@@ -174,6 +176,10 @@ pub struct Sending {
     pub writer: Writer,
     /// The one HTTP client.
     pub forwarder: Arc<Forwarder>,
+    /// The secrets re-signed replays are signed with.
+    pub providers: crate::providers::Providers,
+    /// What is masked in stored answers and edits.
+    pub redact: crate::redact::Redactor,
 }
 
 /// The handles to both workers. Dropping it stops them.

@@ -141,7 +141,14 @@ fn replay_keys_ask_for_replays() {
     let f = Fixture::new();
     let mut app = f.app(80, 24);
     let effect = f.press(&mut app, KeyCode::Char('r'));
-    assert_eq!(job(effect), Job::Replay { id: 6, to: None });
+    assert_eq!(
+        job(effect),
+        Job::Replay {
+            id: 6,
+            to: None,
+            resign: false
+        }
+    );
     assert!(app.message.as_ref().unwrap().text.contains("replaying #6"));
     // R asks for a URL, prefilled with where the Event went last.
     f.press(&mut app, KeyCode::Char('R'));
@@ -159,7 +166,8 @@ fn replay_keys_ask_for_replays() {
         job(effect),
         Job::Replay {
             id: 6,
-            to: Some(to)
+            to: Some(to),
+            resign: false
         }
     );
     assert_eq!(app.mode, Mode::Browse);
@@ -175,6 +183,45 @@ fn replay_keys_ask_for_replays() {
     assert!(!app.message.as_ref().unwrap().error);
     app.update(Msg::Data(Reply::Failed("cannot reach it".into())));
     assert!(app.message.as_ref().unwrap().error);
+}
+
+#[test]
+fn re_sign_keys_ask_for_re_signed_replays() {
+    let f = Fixture::new();
+    let mut app = f.app(80, 24);
+    let effect = f.press(&mut app, KeyCode::Char('s'));
+    assert_eq!(
+        job(effect),
+        Job::Replay {
+            id: 6,
+            to: None,
+            resign: true
+        }
+    );
+    assert!(
+        app.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("re-signing and replaying #6")
+    );
+    // S opens the same prompt, which says the replay will be re-signed.
+    f.press(&mut app, KeyCode::Char('S'));
+    assert_eq!(app.mode, Mode::Prompt);
+    assert!(app.prompt_resign);
+    let effect = f.press(&mut app, KeyCode::Enter);
+    let to = crate::forward::Target::parse("http://localhost:3000").unwrap();
+    assert_eq!(
+        job(effect),
+        Job::Replay {
+            id: 6,
+            to: Some(to),
+            resign: true
+        }
+    );
+    // R after S asks for a plain replay again.
+    f.press(&mut app, KeyCode::Char('R'));
+    assert!(!app.prompt_resign);
 }
 
 #[test]

@@ -133,8 +133,9 @@ fn footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
         ),
         Mode::Prompt => (
             format!(
-                "replay #{} to: ",
-                app.list.selected_id().unwrap_or_default()
+                "replay #{}{} to: ",
+                app.list.selected_id().unwrap_or_default(),
+                if app.prompt_resign { " re-signed" } else { "" }
             ),
             &app.prompt,
             app.prompt_error.as_ref().map(|e| (1, e.clone())),
