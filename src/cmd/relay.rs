@@ -81,7 +81,13 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 pub enum RelayCommand {
     /// Manage Channels: each has a name, a token, and a public URL /c/<name>/
-    #[command(subcommand)]
+    ///
+    /// Examples:
+    ///   hooktap relay channel add alice
+    ///   hooktap relay channel list
+    ///   hooktap relay channel rotate alice
+    ///   hooktap relay channel remove alice
+    #[command(subcommand, verbatim_doc_comment)]
     Channel(ChannelCommand),
 }
 

@@ -24,6 +24,7 @@ use crate::store::{Durability, Reader, Store};
 /// Examples:
 ///   hooktap replay 42
 ///   hooktap replay 42 --to http://localhost:4000 --edit
+///   hooktap replay 42 --resign --secret stripe=whsec_...
 ///   hooktap replay provider:ayrshare status:5xx after:1h --dry-run
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
