@@ -130,7 +130,8 @@ fn delivery(d: &Value) -> anyhow::Result<(NewDelivery, DeliveryResult)> {
     Ok((new, result))
 }
 
-/// `headers` as `[[name, value], ...]`.
+/// `headers` as `[[name, value], ...]`; `[name, base64, "base64"]` for a value that is not
+/// UTF-8 (see `record::headers_json`).
 fn header_pairs(v: &Value) -> anyhow::Result<HeaderList> {
     let mut headers = HeaderList::default();
     for pair in v
@@ -139,15 +140,23 @@ fn header_pairs(v: &Value) -> anyhow::Result<HeaderList> {
         .into_iter()
         .flatten()
     {
-        match (
-            pair.get(0).and_then(Value::as_str),
-            pair.get(1).and_then(Value::as_str),
-        ) {
-            (Some(n), Some(val)) => headers.push(n, val.as_bytes().to_vec()),
+        let text = |i: usize| pair.get(i).and_then(Value::as_str);
+        match (text(0), text(1), pair.get(2)) {
+            (Some(n), Some(val), None) => headers.push(n, val.as_bytes().to_vec()),
+            (Some(n), Some(val), Some(_)) if text(2) == Some("base64") => {
+                headers.push(n, header_bytes(n, val)?)
+            }
             _ => anyhow::bail!("a header is not a [name, value] pair"),
         }
     }
     Ok(headers)
+}
+
+/// A header value exported as base64.
+fn header_bytes(name: &str, base64: &str) -> anyhow::Result<Vec<u8>> {
+    STANDARD
+        .decode(base64)
+        .with_context(|| format!("the value of header {name:?} is marked base64 but is not"))
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -200,21 +209,7 @@ fn class(v: Option<&Value>, headers: &HeaderList, body: &[u8]) -> Classification
 pub fn from_record(v: &Value) -> anyhow::Result<Event> {
     let method = text(v, "method").context("no \"method\": not an NDJSON export from hooktap")?;
     let path = text(v, "path").context("no \"path\": not an NDJSON export from hooktap")?;
-    let mut headers = HeaderList::default();
-    for pair in v
-        .get("headers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        match (
-            pair.get(0).and_then(Value::as_str),
-            pair.get(1).and_then(Value::as_str),
-        ) {
-            (Some(n), Some(val)) => headers.push(n, val.as_bytes().to_vec()),
-            _ => anyhow::bail!("a header is not a [name, value] pair"),
-        }
-    }
+    let headers = header_pairs(v)?;
     let body = body(v, "body", Some("body_base64"))?;
     Ok(Event {
         uid: text(v, "uid").map(str::to_string).unwrap_or_else(new_uid),
@@ -259,8 +254,12 @@ pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
             anyhow::bail!("a request header has no name or value");
         };
         // HTTP/2 pseudo-headers (`:authority`) are not headers of the request we replay.
-        if !n.starts_with(':') {
-            headers.push(n, val.as_bytes().to_vec());
+        if n.starts_with(':') {
+            continue;
+        }
+        match text(h, "_encoding") {
+            Some("base64") => headers.push(n, header_bytes(n, val)?),
+            _ => headers.push(n, val.as_bytes().to_vec()),
         }
     }
     let body = match request.get("postData") {

@@ -8,13 +8,17 @@ use serde_json::{Map, Value, json};
 use crate::event::{Delivery, Event, HeaderList, format_time};
 use crate::store::EventSummary;
 
-/// Headers as an ordered array of `[name, value]` pairs (values as text, lossily when they are
-/// not UTF-8; such values are rare and shown for people, while the Store keeps the bytes).
+/// Headers as an ordered array of `[name, value]` pairs. HTTP allows bytes beyond ASCII in a
+/// value; one that is not UTF-8 becomes `[name, base64, "base64"]`, so an export keeps every
+/// byte and `import` restores it.
 pub fn headers_json(headers: &HeaderList) -> Value {
     Value::Array(
         headers
             .iter()
-            .map(|(n, v)| json!([n, String::from_utf8_lossy(v)]))
+            .map(|(n, v)| match std::str::from_utf8(v) {
+                Ok(text) => json!([n, text]),
+                Err(_) => json!([n, STANDARD.encode(v), "base64"]),
+            })
             .collect(),
     )
 }

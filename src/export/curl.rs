@@ -23,6 +23,22 @@ fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Bytes that are not UTF-8, for any POSIX shell: `"$(printf 'x-bin: \200')"` (printf turns
+/// the octal escapes back into the bytes).
+fn quote_bytes(bytes: &[u8]) -> String {
+    let mut spec = String::new();
+    for &b in bytes {
+        match b {
+            b'%' => spec.push_str("%%"),
+            b'\\' => spec.push_str("\\\\"),
+            b'\'' => spec.push_str(r"'\''"),
+            b' '..=b'~' => spec.push(b as char),
+            _ => spec.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    format!("\"$(printf '{spec}')\"")
+}
+
 /// The shell command that sends `event` to `target` (default `${HOOKTAP_TARGET}` or
 /// [`FALLBACK`]).
 pub fn command(s: &EventSummary, e: &Event, target: Option<&str>) -> String {
@@ -52,15 +68,13 @@ pub fn command(s: &EventSummary, e: &Event, target: Option<&str>) -> String {
         {
             continue;
         }
-        let value = String::from_utf8_lossy(value);
-        // `-H 'name;'` is how curl sends a header with an empty value.
-        let header = if value.is_empty() {
-            format!("{name};")
-        } else {
-            format!("{name}: {value}")
-        };
         curl.push_str(" \\\n  -H ");
-        curl.push_str(&quote(&header));
+        match std::str::from_utf8(value) {
+            // `-H 'name;'` is how curl sends a header with an empty value.
+            Ok("") => curl.push_str(&quote(&format!("{name};"))),
+            Ok(text) => curl.push_str(&quote(&format!("{name}: {text}"))),
+            Err(_) => curl.push_str(&quote_bytes(&[name.as_bytes(), b": ", value].concat())),
+        }
     }
     if e.body.is_empty() {
         out.push_str(&curl);

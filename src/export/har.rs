@@ -29,7 +29,11 @@ pub fn end(out: &mut dyn Write) -> std::io::Result<()> {
 fn headers(list: &HeaderList) -> Value {
     Value::Array(
         list.iter()
-            .map(|(n, v)| json!({"name": n, "value": String::from_utf8_lossy(v)}))
+            .map(|(n, v)| match std::str::from_utf8(v) {
+                Ok(text) => json!({"name": n, "value": text}),
+                // HAR has no encoding for header values: ours says base64 (import reads it).
+                Err(_) => json!({"name": n, "value": STANDARD.encode(v), "_encoding": "base64"}),
+            })
             .collect(),
     )
 }

@@ -22,10 +22,17 @@ fn export_then_import_keeps_bytes_headers_and_hashes() {
                 ),
                 Some((t, answer(Some(200), "ok"))),
             ),
-            (event("unknown", None, "/bin", &binary), None),
+            (
+                with_bytes_header(event("unknown", None, "/bin", &binary)),
+                None,
+            ),
         ],
     );
     let before = ok(&db, &["export", "--format", "ndjson", "--include-secrets"]);
+    assert!(
+        before.contains(r#"["X-Latin1","Y2Fm6Q==","base64"]"#),
+        "a value that is not UTF-8 is exported as base64: {before}"
+    );
     for format in ["ndjson", "har"] {
         let file = dir.path().join(format!("out.{format}"));
         ok(
@@ -154,7 +161,7 @@ fn curl_export_sends_the_exact_bytes() {
         &db,
         vec![
             (event("x", None, "/t", &text), None),
-            (event("x", None, "/b", &binary), None),
+            (with_bytes_header(event("x", None, "/b", &binary)), None),
         ],
     );
     let script = dir.path().join("send.sh");
@@ -175,4 +182,16 @@ fn curl_export_sends_the_exact_bytes() {
     assert_eq!(&seen[1].body[..], &binary[..]);
     let dups = seen[0].headers.iter().filter(|(n, _)| n == "x-dup").count();
     assert_eq!(dups, 2);
+    let latin1 = seen[1].headers.iter().find(|(n, _)| n == "x-latin1");
+    assert_eq!(
+        latin1.map(|(_, v)| &v[..]),
+        Some(&b"caf\xe9"[..]),
+        "the header's bytes, not UTF-8, as they were"
+    );
+}
+
+/// `event` with a header whose value is Latin-1, not UTF-8 (HTTP allows such bytes).
+fn with_bytes_header(mut event: hooktap::event::Event) -> hooktap::event::Event {
+    event.headers.push("X-Latin1", b"caf\xe9".to_vec());
+    event
 }
