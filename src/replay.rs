@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use bytes::Bytes;
 
 use crate::event::{
@@ -181,6 +182,33 @@ pub async fn replay(
 ) -> anyhow::Result<Replayed> {
     let plan = plan(reader, event_id, to)?;
     send(writer, forwarder, plan, options).await
+}
+
+/// Opens `text` in `$VISUAL`/`$EDITOR` (else `vi`) and returns what was saved. The terminal UI
+/// calls it with the screen suspended.
+pub fn open_in_editor(text: &str) -> anyhow::Result<String> {
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
+        .unwrap_or_else(|| "vi".into());
+    let file = tempfile::Builder::new()
+        .prefix("hooktap-edit-")
+        .suffix(".http")
+        .tempfile()
+        .context("cannot create a temporary file to edit")?;
+    std::fs::write(file.path(), text).context("cannot write the request to edit")?;
+    // Through the shell, so EDITOR="code --wait" works.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(file.path())
+        .status()
+        .with_context(|| format!("cannot start the editor '{editor}'; set $EDITOR"))?;
+    if !status.success() {
+        anyhow::bail!("the editor '{editor}' exited with {status}; nothing was sent");
+    }
+    std::fs::read_to_string(file.path()).context("cannot read the edited request")
 }
 
 /// The raw request as text for an editor: request line, headers, a blank line, the body.

@@ -125,7 +125,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for id in ids {
         let mut plan = replay::plan(&reader, id, args.to.as_ref())?;
         if args.edit {
-            let text = edit(&replay::raw_request(&plan.event)?)?;
+            let raw = replay::raw_request(&plan.event)?;
+            let text = replay::open_in_editor(&raw)?;
+            if text == raw {
+                eprintln!("hooktap: the request was not changed; replaying it as an edit anyway");
+            }
             let edited = replay::parse_raw(&text, &plan.event, id)?;
             let stored = runtime.block_on(replay::store_edit(&writer, &edited, &options.redact))?;
             eprintln!("stored the edit as event #{stored} (from #{id})");
@@ -149,35 +153,4 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (1, 1) => anyhow::bail!("the replay failed (recorded as a failed Delivery)"),
         _ => anyhow::bail!("{failed} of {total} replays failed (recorded as failed Deliveries)"),
     }
-}
-
-/// Opens `text` in `$VISUAL`/`$EDITOR` (else `vi`) and returns what was saved.
-fn edit(text: &str) -> anyhow::Result<String> {
-    let editor = std::env::var("VISUAL")
-        .ok()
-        .filter(|e| !e.is_empty())
-        .or_else(|| std::env::var("EDITOR").ok().filter(|e| !e.is_empty()))
-        .unwrap_or_else(|| "vi".into());
-    let file = tempfile::Builder::new()
-        .prefix("hooktap-edit-")
-        .suffix(".http")
-        .tempfile()
-        .context("cannot create a temporary file to edit")?;
-    std::fs::write(file.path(), text).context("cannot write the request to edit")?;
-    // Through the shell, so EDITOR="code --wait" works.
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(file.path())
-        .status()
-        .with_context(|| format!("cannot start the editor '{editor}'; set $EDITOR"))?;
-    if !status.success() {
-        anyhow::bail!("the editor '{editor}' exited with {status}; nothing was replayed");
-    }
-    let edited = std::fs::read_to_string(file.path()).context("cannot read the edited request")?;
-    if edited == text {
-        eprintln!("hooktap: the request was not changed; replaying it as an edit anyway");
-    }
-    Ok(edited)
 }

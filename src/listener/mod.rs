@@ -73,22 +73,9 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let limits = Arc::new(limits);
-    loop {
-        let (stream, remote) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a moment rather than spin.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, remote)) = accept(&listener, &shutdown).await {
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tokio::spawn(over_capacity(stream));
+            turn_away(stream, tls.is_some());
             continue;
         };
         let capture = capture.clone();
@@ -161,7 +148,37 @@ async fn serve_io<I>(
     }
 }
 
-/// Answers a connection over the cap, then closes it.
+/// The next connection (with Nagle off), or `None` once `shutdown` fires. A failed accept (out
+/// of file descriptors and the like) is logged and retried after a pause rather than spun on.
+pub async fn accept(
+    listener: &TcpListener,
+    shutdown: &CancellationToken,
+) -> Option<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    let _ = stream.set_nodelay(true);
+                    return Some((stream, remote));
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+/// Turns away a connection over the cap: plain HTTP gets a `503` and is closed; TLS is closed
+/// at once (answering would cost the handshake the cap is there to save).
+pub fn turn_away(stream: tokio::net::TcpStream, tls: bool) {
+    if !tls {
+        tokio::spawn(over_capacity(stream));
+    }
+}
+
 async fn over_capacity(mut stream: tokio::net::TcpStream) {
     let body = "hooktap: too many connections; try again shortly\n";
     let reply = format!(

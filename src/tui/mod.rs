@@ -309,7 +309,7 @@ impl Loop<'_> {
                 app.update(Msg::Notice { text, error });
             }
             Effect::Editor { id, text } => {
-                let edited = term.suspend(|| in_place(|| terminal::edit(&text)))?;
+                let edited = term.suspend(|| in_place(|| crate::replay::open_in_editor(&text)))?;
                 let notice = match edited {
                     Ok(edited) => {
                         self.workers.job(Job::SendEdit { id, text: edited });

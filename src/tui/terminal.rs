@@ -191,30 +191,3 @@ fn read_input(events: mpsc::Sender<Event>, control: std_mpsc::Receiver<Control>)
         }
     }
 }
-
-/// Opens `text` in `$VISUAL`/`$EDITOR` (else `vi`) and returns what was saved. Call inside
-/// [`Term::suspend`].
-pub fn edit(text: &str) -> anyhow::Result<String> {
-    let editor = ["VISUAL", "EDITOR"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
-        .unwrap_or_else(|| "vi".into());
-    let file = tempfile::Builder::new()
-        .prefix("hooktap-edit-")
-        .suffix(".http")
-        .tempfile()
-        .context("cannot create a temporary file to edit")?;
-    std::fs::write(file.path(), text).context("cannot write the request to edit")?;
-    // Through the shell, so EDITOR="code --wait" works.
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(file.path())
-        .status()
-        .with_context(|| format!("cannot start the editor '{editor}'; set $EDITOR"))?;
-    if !status.success() {
-        anyhow::bail!("the editor '{editor}' exited with {status}; nothing was sent");
-    }
-    std::fs::read_to_string(file.path()).context("cannot read the edited request")
-}

@@ -51,20 +51,9 @@ pub async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(config.limits.max_connections));
     let config = Arc::new(config);
-    loop {
-        let (stream, remote) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, remote)) = crate::listener::accept(&listener, &shutdown).await {
         let Ok(slot) = slots.clone().try_acquire_owned() else {
+            crate::listener::turn_away(stream, tls.is_some());
             continue;
         };
         let (hub, config, tls, shutdown) =

@@ -184,3 +184,42 @@ async fn offline_reject_and_a_full_queue_answer_503_with_retry_after() {
     );
     assert_eq!(relay_queued(dir.path()), 3, "the oldest are kept");
 }
+
+/// Pass: a plain-HTTP Relay (behind a TLS proxy) at `--max-connections 1` answers a second
+/// connection `503` and closes it, while the first still gets its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_get_503() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let args: Vec<String> = [
+        "relay",
+        "--bind",
+        "127.0.0.1:0",
+        "--db",
+        dir.path().join("relay.db").to_str().unwrap(),
+        "--max-connections",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut relay = Proc::spawn("relay", &args);
+    let line = wait(&mut relay, "listening on http://127.0.0.1:", 20);
+    let addr = format!("127.0.0.1:{}", line.rsplit(':').next().unwrap().trim());
+    let mut first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // Accepts happen in order: once the first is answered, it holds the only slot.
+    let request = b"GET /c/nobody/x HTTP/1.1\r\nhost: x\r\n\r\n";
+    first.write_all(request).await.unwrap();
+    let mut head = [0u8; 12];
+    first.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 404");
+    let mut second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(SECS(5), second.read_to_end(&mut answer))
+        .await
+        .expect("the connection over the cap is closed")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("too many connections"), "{answer}");
+}
