@@ -102,6 +102,17 @@ pub struct Outgoing {
     request: Request<Full<Bytes>>,
 }
 
+impl Outgoing {
+    /// The request as the provider itself sends it, without the `X-Forwarded-*` headers a
+    /// proxy adds (for `trigger`, which plays the provider).
+    pub fn as_sent_by_the_provider(mut self) -> Outgoing {
+        for name in ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"] {
+            self.request.headers_mut().remove(name);
+        }
+        self
+    }
+}
+
 /// Builds the request that delivers `event` to `target`: same method, path, query, header
 /// multiset and body bytes, minus hop-by-hop headers and `Host`, plus `X-Forwarded-*`.
 pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, String> {

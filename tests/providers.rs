@@ -244,6 +244,11 @@ fn trigger_sends_a_sample_that_an_independent_hmac_verifies() {
         get("x-authorization-content-sha256"),
         Some(hex::encode(hmac(b"trig", &[&body])))
     );
+    assert_eq!(
+        get("x-forwarded-proto"),
+        None,
+        "sent as the provider, not a proxy"
+    );
     let ts: i64 = get("x-authorization-timestamp").unwrap().parse().unwrap();
     assert!((now() - ts).abs() < 60);
     let json: Value = serde_json::from_slice(&body).unwrap();
