@@ -46,7 +46,12 @@ pub fn delivery_json(d: &Delivery) -> Value {
     map.insert("outcome".into(), json!(r.outcome.as_str()));
     map.insert("status".into(), json!(r.status));
     map.insert("headers".into(), headers_json(&r.headers));
-    put_body(&mut map, &r.body);
+    if r.status.is_some() {
+        put_body(&mut map, &r.body);
+    } else {
+        // No answer came back: no body, which an empty answer body would not say.
+        map.insert("body".into(), Value::Null);
+    }
     map.insert("error".into(), json!(r.error));
     Value::Object(map)
 }
@@ -64,4 +69,38 @@ pub fn event_json(summary: &EventSummary, event: &Event, deliveries: &[Delivery]
         Value::Array(deliveries.iter().map(delivery_json).collect()),
     );
     Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_keeps_the_guide_s_key_order() {
+        let d = Delivery {
+            id: 7,
+            event_id: 1,
+            kind: crate::event::DeliveryKind::Original,
+            target: "http://t/x".into(),
+            started_at: 0,
+            result: crate::event::DeliveryResult {
+                outcome: crate::event::Outcome::Ok,
+                status: Some(200),
+                headers: HeaderList::default(),
+                body: bytes::Bytes::from_static(b"ok"),
+                error: None,
+                duration_us: 1_500,
+            },
+        };
+        let text = delivery_json(&d).to_string();
+        assert!(text.contains(r#""body":"ok""#), "{text}");
+        assert!(
+            text.starts_with(r#"{"id":7,"kind":"original","target":"http://t/x","started_at":"#),
+            "{text}"
+        );
+        let mut failed = d.clone();
+        failed.result.status = None;
+        failed.result.body = bytes::Bytes::new();
+        assert_eq!(delivery_json(&failed)["body"], Value::Null);
+    }
 }

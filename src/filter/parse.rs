@@ -30,6 +30,15 @@ pub fn join_args(args: &[String]) -> String {
             None => ("", arg.as_str()),
         };
         let quoted = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        let value = match rest.split_once(':') {
+            Some((field, value)) if FIELDS.contains(&field) => value,
+            _ => rest,
+        };
+        // Already one quoted token (`'"Account locked"'` in the shell): as it is.
+        if is_quoted(value) {
+            out.push(arg.clone());
+            continue;
+        }
         match rest.split_once(':') {
             Some((field, value)) if FIELDS.contains(&field) => {
                 out.push(format!("{neg}{field}:{}", quoted(value)))
@@ -38,6 +47,22 @@ pub fn join_args(args: &[String]) -> String {
         }
     }
     out.join(" ")
+}
+
+/// Whether `s` is `"…"` with no unescaped quote inside.
+fn is_quoted(s: &str) -> bool {
+    let Some(inner) = s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
+        return false;
+    };
+    let mut escaped = false;
+    for c in inner.chars() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return false,
+            _ => escaped = false,
+        }
+    }
+    !escaped
 }
 
 /// Parses `text` with `now` as the time relative terms (`after:1h`) count back from.

@@ -169,6 +169,26 @@ fn shell_words_with_spaces_stay_one_term() {
 }
 
 #[test]
+fn shell_words_already_quoted_pass_as_they_are() {
+    let args: Vec<String> = [
+        r#""account locked""#,
+        r#"-"Acme""#,
+        r#"path:"/a b""#,
+        r#""a"b""#,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let f = parse_args(&args).unwrap();
+    assert_eq!(f.terms()[0].test, Test::Text("account locked".into()));
+    assert_eq!(f.terms()[1].test, Test::Text("Acme".into()));
+    assert!(f.terms()[1].negated);
+    assert_eq!(f.terms()[2].test, Test::Path("/a b".into()));
+    // Not one quoted token: quoted again, quotes and all.
+    assert_eq!(f.terms()[3].test, Test::Text("\"a\"b\"".into()));
+}
+
+#[test]
 fn typo_distance() {
     assert_eq!(distance("stauts", "status"), 1);
     assert_eq!(distance("", "abc"), 3);

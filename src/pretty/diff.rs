@@ -137,8 +137,9 @@ fn body_text(headers: &HeaderList, bytes: &[u8]) -> String {
         Some(Ok((_, d))) => d,
         _ => bytes.to_vec(),
     };
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&decoded) {
-        // serde_json's map is ordered by key, so this normalises key order too.
+    if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&decoded) {
+        // Two answers that differ only in key order are the same answer.
+        value.sort_all_objects();
         if let Ok(text) = serde_json::to_string_pretty(&value) {
             return text + "\n";
         }
@@ -179,6 +180,15 @@ mod tests {
                 duration_us: 1,
             },
         }
+    }
+
+    #[test]
+    fn key_order_alone_is_no_difference() {
+        let h = HeaderList::default();
+        assert_eq!(
+            body_text(&h, br#"{"b":1,"a":{"y":2,"x":3}}"#),
+            body_text(&h, br#"{"a":{"x":3,"y":2},"b":1}"#)
+        );
     }
 
     #[test]

@@ -1,3 +1,5 @@
+//! Provider tests across providers: secrets, classification dispatch, re-signing.
+
 use super::*;
 use crate::event::{Ingress, Signature};
 

@@ -1,3 +1,5 @@
+//! Ayrshare tests: every fixture, signatures (V1, V2 rotation, timestamps) and summaries.
+
 use super::*;
 use crate::event::Signature::{self, *};
 use crate::providers::Providers;
