@@ -263,7 +263,10 @@ impl Forwarder {
             Ok(Err(error)) => failure(Outcome::Failed, error, duration_us),
             Err(_) => failure(
                 Outcome::Timeout,
-                format!("no answer from {url} within {}", humantime(self.timeout)),
+                format!(
+                    "no answer from {url} within {} (is the app stuck? --timeout sets the wait)",
+                    humantime(self.timeout)
+                ),
                 duration_us,
             ),
         }

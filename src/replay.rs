@@ -74,7 +74,7 @@ impl Replayed {
 /// Delivery (or of the Event it was edited from).
 pub fn plan(reader: &Reader, event_id: i64, to: Option<&Target>) -> anyhow::Result<Plan> {
     let Some((summary, event)) = reader.event(event_id)? else {
-        anyhow::bail!("no event #{event_id}");
+        anyhow::bail!("no event #{event_id} (`hooktap list` shows the ids)");
     };
     let target = match to {
         Some(t) => t.clone(),

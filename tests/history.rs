@@ -144,7 +144,7 @@ fn show_handles_unknown_ids_bodies_and_headers() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: no event #999"
+        "error: no event #999 (`hooktap list` shows the ids)"
     );
     let body = b"{\"a\":{\"b\":[1,2]},\"z\":0}";
     let binary = [0u8, 159, 146, 150, b'x'];
@@ -230,7 +230,7 @@ fn replay_goes_to_the_last_target_and_records_a_delivery() {
     let out = hooktap(&db, &["replay", "999"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: no event #999"
+        "error: no event #999 (`hooktap list` shows the ids)"
     );
     // This Event is from no known provider: there is nothing to re-sign it with.
     let out = hooktap(&db, &["replay", &id, "--resign"]);

@@ -23,8 +23,8 @@ pub struct Args {
     /// Filter terms (write `--` before a first term that starts with `-`)
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
-    /// How many Events to show
-    #[arg(long, short = 'n', default_value_t = 50)]
+    /// How many Events to show (at least 1)
+    #[arg(long, short = 'n', default_value_t = 50, value_parser = at_least_one)]
     pub limit: usize,
     /// Oldest first
     #[arg(long)]
@@ -155,5 +155,14 @@ fn truncate(text: &str, width: usize) -> String {
         let mut t: String = text.chars().take(width - 1).collect();
         t.push('…');
         t
+    }
+}
+
+/// `--limit`: a count of at least one (`0` would print nothing, and say the Store is empty).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{text}' is not a count")),
     }
 }

@@ -103,6 +103,8 @@ pub enum RespondArg {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let providers = crate::providers::secrets::load(&parse_secrets(&args.secrets)?)?;
     let redact = crate::redact::load(&args.redact)?;
+    // Checked before anything starts, so a usage error leaves no port bound and no Store made.
+    let relay = crate::tunnel::start::config(&args.relay)?;
     let tls = tls_acceptor(&args)?;
     let db = args.db.path();
     let store = Store::open(&db, Durability::Normal)?;
@@ -190,7 +192,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         (false, Format::Json) => StateLines::Stderr,
     };
     let tunnel = crate::tunnel::start::spawn(
-        &args.relay,
+        relay,
         capture.clone(),
         &limits,
         state_lines,

@@ -156,13 +156,13 @@ impl Providers {
         let provider = event.class.provider.as_str();
         let Some(name) = canonical(provider) else {
             return Err(format!(
-                "cannot re-sign: the Event's provider is {provider}; --resign works for {}",
+                "its provider is {provider}; --resign works for {}",
                 NAMES.join(", ")
             ));
         };
         let secret = self.secret(name).ok_or_else(|| {
             format!(
-                "cannot re-sign a {name} Event: no secret configured; pass --secret \
+                "no {name} secret is configured; pass --secret \
                  {name}=SECRET, set HOOKTAP_SECRET_{}, or add [providers.{name}] to {}",
                 name.to_ascii_uppercase().replace('-', "_"),
                 secrets::config_path().display()

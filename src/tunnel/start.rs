@@ -153,16 +153,16 @@ pub enum StateLines {
     Silent,
 }
 
-/// Starts the Agent when `--relay` is given. A final refusal stops `listen` (through
+/// Starts the Agent when `--relay` was given ([`config`]). A final refusal stops `listen` (through
 /// `shutdown`) and comes back from [`TunnelHandle::finish`].
 pub fn spawn(
-    args: &RelayArgs,
+    config: Option<AgentConfig>,
     capture: Arc<Capture>,
     limits: &Limits,
     lines: StateLines,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<TunnelHandle>> {
-    let Some(config) = config(args)? else {
+    let Some(config) = config else {
         return Ok(None);
     };
     eprintln!(

@@ -156,9 +156,16 @@ async fn errors_are_one_clear_line() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("--tls-cert"), "{err}");
 
+    let (code, err) = run_err(&["list", "-n", "0", "--db", db_s]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("must be at least 1"), "{err}");
+
     let (code, err) = run_err(&["show", "999", "--db", db_s]);
     assert_eq!(code, 1);
-    assert_eq!(err.trim(), "error: no event #999");
+    assert_eq!(
+        err.trim(),
+        "error: no event #999 (`hooktap list` shows the ids)"
+    );
 
     let (code, err) = run_err(&[
         "listen",

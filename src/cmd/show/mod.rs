@@ -64,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let reader = Reader::open(&args.db.path())?;
     let Some((summary, event)) = reader.event(args.id)? else {
-        anyhow::bail!("no event #{}", args.id);
+        anyhow::bail!("no event #{} (`hooktap list` shows the ids)", args.id);
     };
     let deliveries = reader.deliveries(args.id)?;
     let mut out = std::io::stdout().lock();
