@@ -119,6 +119,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn channel(command: &ChannelCommand, path: &std::path::Path) -> anyhow::Result<()> {
+    // Only `add` (or the Relay itself) makes a database: a mistyped --db must not quietly
+    // manage an empty one.
+    if !matches!(command, ChannelCommand::Add { .. }) && !path.exists() {
+        anyhow::bail!(
+            "no relay database at {} yet: `hooktap relay channel add NAME` makes one, or pass the Relay's --db (or $HOOKTAP_RELAY_DB)",
+            path.display()
+        );
+    }
     let mut conn = relay_store::open(path)?;
     let checked = |name: &str| {
         protocol::check_channel_name(name).map_err(|m| anyhow::Error::new(UsageError(m)))

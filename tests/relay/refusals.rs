@@ -223,3 +223,24 @@ async fn connections_over_the_cap_get_503() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("too many connections"), "{answer}");
 }
+
+/// Pass: `channel list` (and rotate, remove) on a database that does not exist says so and
+/// makes nothing; only `channel add` makes one.
+#[test]
+fn channel_commands_do_not_make_a_database_by_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("typo/relay.db");
+    for args in [&["list"][..], &["rotate", "alice"], &["remove", "alice"]] {
+        let out = std::process::Command::new(BIN)
+            .args(["relay", "channel"])
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no relay database at"), "{err}");
+        assert!(!db.parent().unwrap().exists(), "{args:?} made a folder");
+    }
+}
