@@ -125,7 +125,7 @@ async fn route(
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     if path == TUNNEL_PATH {
-        return tunnel(req, remote, proto, hub, config);
+        return tunnel(req, remote, proto, hub, config).await;
     }
     if path == HEALTH_PATH {
         return listener::response(Answer::text(200, "ok"));
@@ -210,7 +210,7 @@ fn refuse(r: Refusal) -> Response<Full<Bytes>> {
 
 /// The Tunnel handshake: check it, answer `101`, then run HTTP/2 (Relay as client) on the
 /// upgraded connection.
-fn tunnel(
+async fn tunnel(
     mut req: Request<HyperBody>,
     remote: SocketAddr,
     proto: &str,
@@ -221,7 +221,16 @@ fn tunnel(
         Ok(hs) => hs,
         Err(r) => return refuse(r),
     };
-    let (slot, queued) = match hub.admit(&hs) {
+    let asked = std::time::Instant::now();
+    let admitted = match hub.admit(&hs) {
+        Err(r) if r.status == StatusCode::UNAUTHORIZED || r.status == StatusCode::NOT_FOUND => {
+            // Added or rotated moments ago? Read the Channels again before refusing.
+            hub.refresh_after_miss(asked).await;
+            hub.admit(&hs)
+        }
+        other => other,
+    };
+    let (slot, queued) = match admitted {
         Ok(x) => x,
         Err(r) => {
             say(

@@ -244,3 +244,30 @@ fn channel_commands_do_not_make_a_database_by_mistake() {
         assert!(!db.parent().unwrap().exists(), "{args:?} made a folder");
     }
 }
+
+/// Pass: a token rotated, or a Channel added, while the Relay runs works at once (the Relay
+/// reads the Channels again before refusing a handshake), not only after its periodic re-read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_token_works_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs(dir.path());
+    let target = Target::start().await;
+    channel(dir.path(), &["add", "alice"]);
+    let (_relay, port) = relay(dir.path(), &certs, 0, &[]);
+    let rotated = channel(dir.path(), &["rotate", "alice"]);
+    let mut a = agent(
+        dir.path(),
+        &certs,
+        port,
+        "alice",
+        &rotated,
+        &target.url,
+        &[],
+    );
+    wait(&mut a, "tunnel connected", 20);
+    let carol = channel(dir.path(), &["add", "carol"]);
+    let mut c = agent(dir.path(), &certs, port, "carol", &carol, &target.url, &[]);
+    wait(&mut c, "tunnel connected", 20);
+    assert!(!c.output().contains("refused"), "{}", c.output());
+    assert!(!a.output().contains("refused"), "{}", a.output());
+}

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -47,6 +47,8 @@ pub struct Hub {
     config: HubConfig,
     channels: Mutex<HashMap<String, Chan>>,
     next_session: AtomicU64,
+    /// When the last re-read for a refused handshake finished (see [`Hub::refresh_after_miss`]).
+    refreshed: tokio::sync::Mutex<Instant>,
 }
 
 struct Chan {
@@ -135,6 +137,7 @@ impl Hub {
             config,
             channels: Mutex::new(HashMap::new()),
             next_session: AtomicU64::new(1),
+            refreshed: tokio::sync::Mutex::new(Instant::now()),
         });
         hub.reload(rows);
         hub
@@ -172,6 +175,21 @@ impl Hub {
                 connections: 0,
             });
         }
+    }
+
+    /// Reads the Channels from the database again, for a handshake refused at `asked` (the
+    /// Channel may have been added, or its token rotated, since the last periodic read).
+    /// Handshakes refused at once share one read.
+    pub async fn refresh_after_miss(&self, asked: Instant) {
+        let mut last = self.refreshed.lock().await;
+        if *last > asked {
+            return;
+        }
+        match self.store.channels().await {
+            Ok(rows) => self.reload(rows),
+            Err(e) => tracing::warn!("cannot read the Channels: {e:#}"),
+        }
+        *last = Instant::now();
     }
 
     /// How many Events wait for `channel`'s Agent.
