@@ -61,7 +61,8 @@ pub async fn print(mut bus: broadcast::Receiver<Change>, format: Format) {
     }
 }
 
-/// One line for people.
+/// One line for people: what arrived, the answer, what the Event is, and whether it is a
+/// provider's retry or failed its signature check.
 pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
     let time = chrono::DateTime::from_timestamp_micros(s.received_at)
         .map(|t| {
@@ -92,8 +93,74 @@ pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
     if let Some(kind) = s.event_type.as_deref() {
         line.push_str(&format!("  {} {kind}", s.provider));
     }
+    if let Some(first) = s.duplicate_of {
+        line.push_str(&format!("  retry of #{first}"));
+    }
+    if s.signature == "invalid" {
+        line.push_str("  signature invalid");
+    }
     if let Some(e) = error {
         line.push_str(&format!("  {e}"));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> EventSummary {
+        EventSummary {
+            id: 6,
+            uid: "01JD".into(),
+            received_at: 1_795_800_000_123_456,
+            ingress: "local".into(),
+            method: "POST".into(),
+            path: "/hooks/ayrshare".into(),
+            query: Some("a=1".into()),
+            remote_addr: None,
+            body_size: 812,
+            body_sha256: "ab".into(),
+            provider: "ayrshare".into(),
+            event_type: Some("social.unlink".into()),
+            provider_event_id: Some("hk1".into()),
+            summary: None,
+            signature: "valid".into(),
+            derived_from: None,
+            deliveries: 1,
+            status: Some(200),
+            outcome: Some("ok".into()),
+            duration_us: Some(3_100),
+            replayed: false,
+            duplicate_of: None,
+            signature_detail: None,
+        }
+    }
+
+    #[test]
+    fn a_line_says_what_arrived_and_what_it_is() {
+        let line = text_line(&summary(), None);
+        assert!(
+            line.ends_with(
+                "  POST /hooks/ayrshare?a=1  200  3.1 ms  812 B  #6  ayrshare social.unlink"
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn retries_and_bad_signatures_are_flagged() {
+        let s = EventSummary {
+            duplicate_of: Some(5),
+            signature: "invalid".into(),
+            ..summary()
+        };
+        let line = text_line(&s, Some("cannot reach the app"));
+        assert!(
+            line.ends_with(
+                "#6  ayrshare social.unlink  retry of #5  signature invalid  cannot reach the app"
+            ),
+            "{line}"
+        );
+    }
 }

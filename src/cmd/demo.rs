@@ -250,12 +250,6 @@ async fn print(mut bus: broadcast::Receiver<Change>, json: bool) {
                     summary.to_json()
                 } else {
                     let mut line = lines::text_line(&summary, error.as_deref());
-                    if summary.signature != "valid" {
-                        line.push_str(&format!("  signature {}", summary.signature));
-                    }
-                    if let Some(first) = summary.duplicate_of {
-                        line.push_str(&format!("  retry of #{first}"));
-                    }
                     if let Some(s) = &summary.summary {
                         line.push_str(&format!("\n    {s}"));
                     }
