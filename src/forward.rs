@@ -49,6 +49,26 @@ pub struct Target {
 }
 
 impl Target {
+    /// Whether the Target's host and port accept a TCP connection within a second (the
+    /// terminal UI's "up" light; sends nothing).
+    pub async fn accepts_connections(&self) -> bool {
+        let Ok(uri) = self.as_str().parse::<Uri>() else {
+            return false;
+        };
+        let Some(host) = uri.host().map(|h| h.trim_matches(['[', ']']).to_string()) else {
+            return false;
+        };
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        });
+        let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+        matches!(
+            tokio::time::timeout(Duration::from_secs(1), connect).await,
+            Ok(Ok(_))
+        )
+    }
+
     /// Parses and checks a Target URL: `http://` or `https://`, a host, no query or fragment.
     pub fn parse(url: &str) -> Result<Target, String> {
         let uri: Uri = url
@@ -415,6 +435,16 @@ mod tests {
             out.request.headers()["x-forwarded-for"],
             "1.2.3.4, 10.0.0.9"
         );
+    }
+
+    #[tokio::test]
+    async fn a_target_accepts_connections_while_it_listens() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let target = Target::parse(&url).unwrap();
+        assert!(target.accepts_connections().await);
+        drop(listener);
+        assert!(!target.accepts_connections().await);
     }
 
     #[test]

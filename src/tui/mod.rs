@@ -400,26 +400,8 @@ fn try_change(bus: &mut Option<broadcast::Receiver<Change>>) -> Option<Option<Ms
 
 /// Tells, every few seconds, whether the Target accepts TCP connections.
 async fn probe(target: Target, out: mpsc::Sender<bool>, stop: CancellationToken) {
-    let Ok(uri) = target.as_str().parse::<http::Uri>() else {
-        return;
-    };
-    let Some(host) = uri.host().map(|h| h.trim_matches(['[', ']']).to_string()) else {
-        return;
-    };
-    let port = uri
-        .port_u16()
-        .unwrap_or(if uri.scheme_str() == Some("https") {
-            443
-        } else {
-            80
-        });
     loop {
-        let connect = tokio::net::TcpStream::connect((host.as_str(), port));
-        let up = matches!(
-            tokio::time::timeout(Duration::from_secs(1), connect).await,
-            Ok(Ok(_))
-        );
-        if out.send(up).await.is_err() {
+        if out.send(target.accepts_connections().await).await.is_err() {
             return;
         }
         tokio::select! {
