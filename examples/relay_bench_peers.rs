@@ -1,4 +1,4 @@
-//! Reference peers for `scripts/bench-relay.sh`: a minimal Target, and a plain hyper forwarding
+//! Reference peers for `benches/relay.sh`: a minimal Target, and a plain hyper forwarding
 //! proxy with no capture (the baseline the Relay path is compared with).
 //!
 //! `relay_bench_peers target 127.0.0.1:9000` answers every request `200 {"ok":true}`;

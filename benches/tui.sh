@@ -5,16 +5,16 @@
 #   search    a text search that reads every body (no match), and typing while it runs
 #   live      `hooktap listen` with the UI on this Store at 1,000 requests/s (oha -q 1000) against
 #             the same with --no-tui: p99 latency, CPU per request, what the screen counted
-# Usage: bench/tui.sh STORE [PARTS]   (PARTS: any of "open scroll search live"; default all)
+# Usage: benches/tui.sh STORE [PARTS]   (PARTS: any of "open scroll search live"; default all)
 #   (a Store of a million Events: cargo run --release --example gen_store -- /tmp/1m.db 1000000)
 # The live part adds about 20,000 Events to STORE. Needs tmux and oha (cargo install oha).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STORE=${1:?usage: bench/tui.sh STORE [PARTS]}
+STORE=${1:?usage: benches/tui.sh STORE [PARTS]}
 PARTS=${2:-open scroll search live}
 want() { [[ " $PARTS " == *" $1 "* ]]; }
-command -v tmux >/dev/null || { echo "bench/tui.sh needs tmux" >&2; exit 1; }
-command -v oha >/dev/null || { echo "bench/tui.sh needs oha: cargo install oha" >&2; exit 1; }
+command -v tmux >/dev/null || { echo "benches/tui.sh needs tmux" >&2; exit 1; }
+command -v oha >/dev/null || { echo "benches/tui.sh needs oha: cargo install oha" >&2; exit 1; }
 cargo build --release --quiet --bin hooktap --example bench_target
 bin=$PWD/target/release
 work=$(mktemp -d)

@@ -3,8 +3,8 @@
 # plain hyper forwarding proxy with no capture and against the Target itself, in one run on
 # loopback: throughput with 32 connections and a 2 KB JSON body, then latency at a steady
 # 500 requests/s. Needs oha (cargo install oha) and openssl. Prints a Markdown table.
-#   DURATION=10s RATE=500 scripts/bench-relay.sh
-#   DB_DIR=/dev/shm scripts/bench-relay.sh    # databases on tmpfs: takes the disk's fsync out
+#   DURATION=10s RATE=500 benches/relay.sh
+#   DB_DIR=/dev/shm benches/relay.sh    # databases on tmpfs: takes the disk's fsync out
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}

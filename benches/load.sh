@@ -7,13 +7,13 @@
 # Closed loop: 32 connections, 2 KB JSON POST. Then p99 latency at a steady 1,000 requests/s,
 # direct vs hooktap. CPU per request is the process's utime+stime (/proc/PID/stat) divided by the
 # requests it served. Needs `oha` (cargo install oha). Prints a Markdown table.
-#   DURATION=10s ROUNDS=2 bench/load.sh
+#   DURATION=10s ROUNDS=2 benches/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-2}
 CONNS=${CONNS:-32}
-command -v oha >/dev/null || { echo "bench/load.sh needs oha: cargo install oha" >&2; exit 1; }
+command -v oha >/dev/null || { echo "benches/load.sh needs oha: cargo install oha" >&2; exit 1; }
 
 cargo build --release --quiet --bin hooktap --example bench_target --example plain_proxy
 bin=target/release

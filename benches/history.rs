@@ -2,7 +2,7 @@
 //! first page, a filtered list, a text search, `show`, and an NDJSON export streamed to nowhere,
 //! with the peak memory of this process.
 //!
-//! Usage: cargo run --release --example bench_history -- PATH
+//! Usage: cargo bench --bench history -- PATH
 
 use std::time::{Duration, Instant};
 
@@ -43,9 +43,14 @@ fn peak_mib() -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .context("usage: bench_history PATH")?;
+    // `cargo bench` adds `--bench`: the first other argument is the Store.
+    let Some(path) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
+        println!(
+            "history: skipped; give it a Store: cargo bench --bench history -- PATH \
+             (cargo run --release --example gen_store -- PATH makes one)"
+        );
+        return Ok(());
+    };
     let reader = Reader::open(path.as_ref())?;
     println!("events: {}", reader.count()?);
     let cases = [

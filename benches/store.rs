@@ -1,7 +1,7 @@
 //! Store benchmark: the capture path's two writes per Event (insert with a pending Delivery,
 //! then finish it) from 32 concurrent tasks, without any network. Reports Events/s and the
 //! CPU time per Event of the writer thread and of the whole process.
-//! Usage: `cargo run --release --example bench_store [SECONDS]`.
+//! Usage: `cargo bench --bench store [-- SECONDS]` (default 5).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,10 +35,16 @@ fn writer_stat() -> Option<String> {
     })
 }
 
+/// The allocator `hooktap` itself runs with, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `cargo bench` adds `--bench`: the first other argument is the duration.
     let seconds: u64 = std::env::args()
-        .nth(1)
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let dir = tempfile::tempdir()?;
