@@ -112,28 +112,10 @@ mod tests {
     fn summary() -> EventSummary {
         EventSummary {
             id: 6,
-            uid: "01JD".into(),
-            received_at: 1_795_800_000_123_456,
-            ingress: "local".into(),
-            method: "POST".into(),
-            path: "/hooks/ayrshare".into(),
-            query: Some("a=1".into()),
             remote_addr: None,
-            body_size: 812,
-            body_sha256: "ab".into(),
-            provider: "ayrshare".into(),
-            event_type: Some("social.unlink".into()),
             provider_event_id: Some("hk1".into()),
-            summary: None,
-            signature: "valid".into(),
-            derived_from: None,
-            deliveries: 1,
-            status: Some(200),
-            outcome: Some("ok".into()),
             duration_us: Some(3_100),
-            replayed: false,
-            duplicate_of: None,
-            signature_detail: None,
+            ..EventSummary::sample()
         }
     }
 

@@ -163,13 +163,11 @@ pub fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     })
 }
 
+/// An Event summary for tests: an Ayrshare unlink, answered 200.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_has_the_guide_shape() {
-        let s = EventSummary {
+impl EventSummary {
+    pub(crate) fn sample() -> EventSummary {
+        EventSummary {
             id: 42,
             uid: "01JD".into(),
             received_at: 1_795_800_000_123_456,
@@ -193,12 +191,22 @@ mod tests {
             replayed: false,
             duplicate_of: None,
             signature_detail: None,
-        };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_the_guide_shape() {
+        let s = EventSummary::sample();
         let keys: Vec<String> = match serde_json::from_str(&s.to_json()).unwrap() {
             serde_json::Value::Object(map) => map.keys().cloned().collect(),
             _ => unreachable!(),
         };
-        let mut want = vec![
+        let want = vec![
             "id",
             "uid",
             "received_at",
@@ -220,10 +228,7 @@ mod tests {
             "outcome",
             "duration_ms",
         ];
-        want.sort();
-        let mut keys = keys;
-        keys.sort();
-        assert_eq!(keys, want);
+        assert_eq!(keys, want, "the guide's order");
         assert!(s.to_json().contains("\"duration_ms\":3.2"));
         assert!(
             s.to_json()
