@@ -179,15 +179,23 @@ impl Hub {
 
     /// Reads the Channels from the database again, for a handshake refused at `asked` (the
     /// Channel may have been added, or its token rotated, since the last periodic read).
-    /// Handshakes refused at once share one read.
+    /// Handshakes refused at once share one read. It reads on a connection of its own, off the
+    /// writer thread, so a stream of bad tokens never delays storing Events.
     pub async fn refresh_after_miss(&self, asked: Instant) {
         let mut last = self.refreshed.lock().await;
         if *last > asked {
             return;
         }
-        match self.store.channels().await {
-            Ok(rows) => self.reload(rows),
-            Err(e) => tracing::warn!("cannot read the Channels: {e:#}"),
+        let path = self.store.path().to_path_buf();
+        let read = tokio::task::spawn_blocking(move || {
+            let conn = crate::tunnel::relay_store::open(&path)?;
+            crate::tunnel::relay_store::channels(&conn)
+        })
+        .await;
+        match read {
+            Ok(Ok(rows)) => self.reload(rows.into_iter().map(|r| (r.name.clone(), r)).collect()),
+            Ok(Err(e)) => tracing::warn!("cannot read the Channels: {e:#}"),
+            Err(e) => tracing::warn!("cannot read the Channels: {e}"),
         }
         *last = Instant::now();
     }
