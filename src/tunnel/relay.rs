@@ -221,11 +221,10 @@ async fn tunnel(
         Ok(hs) => hs,
         Err(r) => return refuse(r),
     };
-    let asked = std::time::Instant::now();
     let admitted = match hub.admit(&hs) {
         Err(r) if r.status == StatusCode::UNAUTHORIZED || r.status == StatusCode::NOT_FOUND => {
-            // Added or rotated moments ago? Read the Channels again before refusing.
-            hub.refresh_after_miss(asked).await;
+            // Added or rotated moments ago? Look the Channel up again before refusing.
+            hub.refresh_after_miss(&hs.channel).await;
             hub.admit(&hs)
         }
         other => other,

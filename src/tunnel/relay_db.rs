@@ -83,6 +83,32 @@ pub fn checkpoint(conn: &Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A read-only connection for lookups beside the writer (it never takes the write lock).
+pub fn open_reader(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("cannot read the relay database {}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(1))?;
+    Ok(conn)
+}
+
+/// One Channel's token hash and queued count, if it exists.
+pub fn channel(conn: &Connection, name: &str) -> anyhow::Result<Option<([u8; 32], u64)>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached(
+            "SELECT token_sha256, (SELECT count(*) FROM events e \
+             WHERE e.channel = c.name AND e.state = 'queued') FROM channels c WHERE name = ?1",
+        )?
+        .query_row([name], |r| {
+            let hash: Vec<u8> = r.get(0)?;
+            Ok((
+                hash.try_into().unwrap_or([0; 32]),
+                r.get::<_, i64>(1)? as u64,
+            ))
+        })
+        .optional()?)
+}
+
 /// Every Channel with its queued count, by name.
 pub fn channels(conn: &Connection) -> anyhow::Result<Vec<ChannelRow>> {
     let mut stmt = conn.prepare_cached(

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -47,8 +47,8 @@ pub struct Hub {
     config: HubConfig,
     channels: Mutex<HashMap<String, Chan>>,
     next_session: AtomicU64,
-    /// When the last re-read for a refused handshake finished (see [`Hub::refresh_after_miss`]).
-    refreshed: tokio::sync::Mutex<Instant>,
+    /// A read-only connection for [`Hub::refresh_after_miss`], opened on first use.
+    reader: Arc<Mutex<Option<rusqlite::Connection>>>,
 }
 
 struct Chan {
@@ -137,7 +137,7 @@ impl Hub {
             config,
             channels: Mutex::new(HashMap::new()),
             next_session: AtomicU64::new(1),
-            refreshed: tokio::sync::Mutex::new(Instant::now()),
+            reader: Arc::new(Mutex::new(None)),
         });
         hub.reload(rows);
         hub
@@ -177,27 +177,54 @@ impl Hub {
         }
     }
 
-    /// Reads the Channels from the database again, for a handshake refused at `asked` (the
-    /// Channel may have been added, or its token rotated, since the last periodic read).
-    /// Handshakes refused at once share one read. It reads on a connection of its own, off the
-    /// writer thread, so a stream of bad tokens never delays storing Events.
-    pub async fn refresh_after_miss(&self, asked: Instant) {
-        let mut last = self.refreshed.lock().await;
-        if *last > asked {
-            return;
-        }
-        let path = self.store.path().to_path_buf();
-        let read = tokio::task::spawn_blocking(move || {
-            let conn = crate::tunnel::relay_store::open(&path)?;
-            crate::tunnel::relay_store::channels(&conn)
+    /// Looks `channel` up in the database again before a handshake is refused: it may have
+    /// been added, or its token rotated, since the last periodic read. One indexed read on a
+    /// read-only connection of its own, so a stream of bad handshakes never touches the writer
+    /// nor takes the write lock.
+    pub async fn refresh_after_miss(&self, channel: &str) {
+        let (reader, path, name) = (
+            self.reader.clone(),
+            self.store.path().to_path_buf(),
+            channel.to_string(),
+        );
+        let found = tokio::task::spawn_blocking(move || {
+            let mut reader = lock(&reader);
+            if reader.is_none() {
+                *reader = Some(crate::tunnel::relay_db::open_reader(&path)?);
+            }
+            let conn = reader.as_ref().expect("opened above");
+            crate::tunnel::relay_db::channel(conn, &name)
         })
         .await;
-        match read {
-            Ok(Ok(rows)) => self.reload(rows.into_iter().map(|r| (r.name.clone(), r)).collect()),
-            Ok(Err(e)) => tracing::warn!("cannot read the Channels: {e:#}"),
-            Err(e) => tracing::warn!("cannot read the Channels: {e}"),
+        let (token, queued) = match found {
+            Ok(Ok(Some(row))) => row,
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => return tracing::warn!("cannot read channel '{channel}': {e:#}"),
+            Err(e) => return tracing::warn!("cannot read channel '{channel}': {e}"),
+        };
+        let mut map = self.lock();
+        match map.get_mut(channel) {
+            // Rotated: the Tunnel of the old token goes, as the periodic reload would do.
+            Some(c) if c.token != token => {
+                if let Some(s) = c.session.take() {
+                    s.closed.cancel();
+                    say(channel, "token revoked: Tunnel closed");
+                }
+                c.token = token;
+            }
+            Some(_) => {}
+            None => {
+                map.insert(
+                    channel.to_string(),
+                    Chan {
+                        token,
+                        queued,
+                        session: None,
+                        connections: 0,
+                    },
+                );
+            }
         }
-        *last = Instant::now();
     }
 
     /// How many Events wait for `channel`'s Agent.
