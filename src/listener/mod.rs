@@ -180,11 +180,21 @@ pub fn turn_away(stream: tokio::net::TcpStream, tls: bool) {
 }
 
 async fn over_capacity(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
     let body = "hooktap: too many connections; try again shortly\n";
     let reply = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\n\
          connection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     );
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(reply.as_bytes()).await?;
+        // Closing with the request still unread would send a reset, which can overtake the
+        // answer: say we are done, then take what the sender wrote until it closes (1 s at most).
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        std::io::Result::Ok(())
+    })
+    .await;
 }

@@ -214,6 +214,8 @@ async fn connections_over_the_cap_get_503() {
     first.read_exact(&mut head).await.unwrap();
     assert_eq!(&head, b"HTTP/1.1 404");
     let mut second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // The request goes out before the answer is read: a close with it unread would be a reset.
+    second.write_all(request).await.unwrap();
     let mut answer = Vec::new();
     tokio::time::timeout(SECS(5), second.read_to_end(&mut answer))
         .await
