@@ -152,11 +152,14 @@ fn header_pairs(v: &Value) -> anyhow::Result<HeaderList> {
     Ok(headers)
 }
 
-/// A header value exported as base64.
+/// A header value exported as base64: bytes HTTP allows in a value (no CR, LF or NUL).
 fn header_bytes(name: &str, base64: &str) -> anyhow::Result<Vec<u8>> {
-    STANDARD
+    let bytes = STANDARD
         .decode(base64)
-        .with_context(|| format!("the value of header {name:?} is marked base64 but is not"))
+        .with_context(|| format!("the value of header {name:?} is marked base64 but is not"))?;
+    http::HeaderValue::from_bytes(&bytes)
+        .with_context(|| format!("the value of header {name:?} holds bytes HTTP does not allow"))?;
+    Ok(bytes)
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -341,5 +344,21 @@ mod tests {
         let bad = from_record(&json!({"method": "POST", "path": "/", "body_base64": "!!"}));
         assert!(bad.unwrap_err().to_string().contains("does not decode"));
         assert!(from_record(&json!({"path": "/"})).is_err());
+    }
+
+    #[test]
+    fn base64_header_values_decode_to_bytes_http_allows() {
+        let record = |b64: &str| {
+            from_record(&json!({"method": "POST", "path": "/",
+                "headers": [["x-latin1", b64, "base64"]]}))
+        };
+        let e = record("Y2Fm6Q==").unwrap();
+        assert_eq!(e.headers.get("x-latin1"), Some(&b"caf\xe9"[..]));
+        // "a\r\nx: y": a header that would smuggle another one.
+        let err = record("YQ0KeDogeQ==").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("bytes HTTP does not allow"),
+            "{err:#}"
+        );
     }
 }

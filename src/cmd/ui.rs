@@ -16,7 +16,8 @@ use crate::tui::{self, Setup};
 /// Browse, filter and replay captured Events in the terminal UI (no listener)
 ///
 /// Keys: j/k move, Enter and Tab switch panes and tabs, / filters, r replays, R replays to
-/// another URL, e edits then sends, c copies as curl, ? lists every key, q quits.
+/// another URL, s and S replay re-signed, e edits then sends, c copies as curl, ? lists every
+/// key, q quits.
 ///
 /// Example: hooktap ui --db events.db
 #[derive(clap::Args, Debug)]
@@ -30,6 +31,10 @@ pub struct Args {
     /// Largest response recorded for a replay
     #[arg(long, default_value = "25MiB", value_parser = parse_size)]
     pub max_response: u64,
+    /// A signing secret for re-signed replays (s, S), e.g. stripe=whsec_... (repeatable; also
+    /// HOOKTAP_SECRET_<PROVIDER> and ~/.config/hooktap/config.toml)
+    #[arg(long = "secret", value_name = "PROVIDER=SECRET")]
+    pub secrets: Vec<String>,
 }
 
 /// Runs `ui` until the user quits, Ctrl-C or SIGTERM.
@@ -40,6 +45,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )
         .into());
     }
+    let secrets = crate::cmd::listen::parse_secrets(&args.secrets)?;
+    let providers = crate::providers::secrets::load(&secrets)?;
+    let redact = crate::redact::load(&[])?;
     let db = args.db.path();
     let store = Store::open(&db, Durability::Normal)?;
     let shutdown = CancellationToken::new();
@@ -52,8 +60,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         bus: Some(store.subscribe()),
         writer: store.writer(),
         forwarder: Arc::new(Forwarder::new(args.timeout, args.max_response as usize)),
-        providers: crate::providers::secrets::load(&[])?,
-        redact: crate::redact::load(&[])?,
+        providers,
+        redact,
         poll_store: true,
         lines: Vec::new(),
         shutdown,

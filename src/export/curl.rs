@@ -23,8 +23,8 @@ fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// Bytes that are not UTF-8, for any POSIX shell: `"$(printf 'x-bin: \200')"` (printf turns
-/// the octal escapes back into the bytes).
+/// Bytes that are not UTF-8, for any POSIX shell: `"$(printf -- 'x-bin: \200')"` (printf turns
+/// the octal escapes back into the bytes; `--` in case the header name starts with `-`).
 fn quote_bytes(bytes: &[u8]) -> String {
     let mut spec = String::new();
     for &b in bytes {
@@ -36,7 +36,7 @@ fn quote_bytes(bytes: &[u8]) -> String {
             _ => spec.push_str(&format!("\\{b:03o}")),
         }
     }
-    format!("\"$(printf '{spec}')\"")
+    format!("\"$(printf -- '{spec}')\"")
 }
 
 /// The shell command that sends `event` to `target` (default `${HOOKTAP_TARGET}` or
@@ -107,4 +107,17 @@ pub fn command(s: &EventSummary, e: &Event, target: Option<&str>) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_quoted_for_printf() {
+        assert_eq!(
+            quote_bytes(b"-x: caf\xe9 100% a'b\\c"),
+            r#""$(printf -- '-x: caf\351 100%% a'\''b\\c')""#
+        );
+    }
 }

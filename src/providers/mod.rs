@@ -156,7 +156,7 @@ impl Providers {
         let provider = event.class.provider.as_str();
         let Some(name) = canonical(provider) else {
             return Err(format!(
-                "its provider is {provider}; --resign works for {}",
+                "its provider is {provider}; re-signing works for {}",
                 NAMES.join(", ")
             ));
         };
