@@ -67,6 +67,9 @@ pub struct Args {
     /// HTTP/2 PING interval on Tunnels; a PING unanswered as long drops the Tunnel
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     pub ping: Duration,
+    /// How often the Channel table is re-read (and the WAL checkpointed); for tests
+    #[arg(long, default_value = "500ms", value_parser = parse_duration, hide = true)]
+    pub reload_every: Duration,
     /// Longest pause allowed while a sender sends a body, or reads the answer
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
@@ -265,7 +268,12 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
     );
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    watch_channels(path.clone(), hub.clone(), shutdown.clone())?;
+    watch_channels(
+        path.clone(),
+        hub.clone(),
+        args.reload_every,
+        shutdown.clone(),
+    )?;
     tokio::spawn(prune(store, args.retain, shutdown.clone()));
     let config = RelayConfig {
         limits: Limits {
@@ -287,7 +295,12 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
 
 /// Re-reads the Channel table twice a second (another process adds, rotates and removes
 /// Channels), so a revoked token loses its Tunnel at once; checkpoints the WAL as it goes.
-fn watch_channels(path: PathBuf, hub: Arc<Hub>, shutdown: CancellationToken) -> anyhow::Result<()> {
+fn watch_channels(
+    path: PathBuf,
+    hub: Arc<Hub>,
+    every: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let conn = relay_store::open(&path)?;
     let key = |rows: &HashMap<String, ChannelRow>| {
         let mut k: Vec<_> = rows
@@ -302,7 +315,7 @@ fn watch_channels(path: PathBuf, hub: Arc<Hub>, shutdown: CancellationToken) -> 
         .spawn(move || {
             let mut last = None;
             while !shutdown.is_cancelled() {
-                std::thread::sleep(Duration::from_millis(500));
+                std::thread::sleep(every);
                 if let Err(e) = relay_store::checkpoint(&conn) {
                     tracing::warn!("checkpoint failed: {e:#}");
                 }
