@@ -142,7 +142,7 @@ fn header_pairs(v: &Value) -> anyhow::Result<HeaderList> {
     {
         let text = |i: usize| pair.get(i).and_then(Value::as_str);
         match (text(0), text(1), pair.get(2)) {
-            (Some(n), Some(val), None) => headers.push(n, val.as_bytes().to_vec()),
+            (Some(n), Some(val), None) => headers.push(n, allowed(n, val.as_bytes().to_vec())?),
             (Some(n), Some(val), Some(_)) if text(2) == Some("base64") => {
                 headers.push(n, header_bytes(n, val)?)
             }
@@ -152,14 +152,20 @@ fn header_pairs(v: &Value) -> anyhow::Result<HeaderList> {
     Ok(headers)
 }
 
-/// A header value exported as base64: bytes HTTP allows in a value (no CR, LF or NUL).
+/// A header value exported as base64.
 fn header_bytes(name: &str, base64: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = STANDARD
         .decode(base64)
         .with_context(|| format!("the value of header {name:?} is marked base64 but is not"))?;
-    http::HeaderValue::from_bytes(&bytes)
+    allowed(name, bytes)
+}
+
+/// `value` if HTTP allows it in a header (no CR, LF or NUL): an imported Event must be one
+/// that could have arrived, and that replay and curl can send.
+fn allowed(name: &str, value: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    http::HeaderValue::from_bytes(&value)
         .with_context(|| format!("the value of header {name:?} holds bytes HTTP does not allow"))?;
-    Ok(bytes)
+    Ok(value)
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -262,7 +268,7 @@ pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
         }
         match text(h, "_encoding") {
             Some("base64") => headers.push(n, header_bytes(n, val)?),
-            _ => headers.push(n, val.as_bytes().to_vec()),
+            _ => headers.push(n, allowed(n, val.as_bytes().to_vec())?),
         }
     }
     let body = match request.get("postData") {
