@@ -366,5 +366,8 @@ mod tests {
             format!("{err:#}").contains("bytes HTTP does not allow"),
             "{err:#}"
         );
+        let plain = from_record(&json!({"method": "POST", "path": "/",
+            "headers": [["x-a", "a\r\nx: y"]]}));
+        assert!(plain.is_err(), "a plain value with CR LF is refused too");
     }
 }
