@@ -183,6 +183,8 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
         conn.pragma_update(None, "foreign_keys", true)?;
         // The checkpoint thread does this work (see `checkpoint`).
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // When the WAL starts over, a file grown past this is cut back to it.
+        conn.pragma_update(None, "journal_size_limit", 32 << 20)?;
         schema::migrate(&mut conn)?;
         Ok(conn)
     };
