@@ -15,6 +15,10 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::event::{DeliveryResult, Event, HeaderList, Outcome};
 
+mod target;
+
+pub use target::Target;
+
 /// Headers that belong to one connection and are never passed on (RFC 9110 §7.6.1).
 pub const HOP_BY_HOP: &[&str] = &[
     "connection",
@@ -39,80 +43,6 @@ pub fn is_hop_by_hop(name: &str, headers: &HeaderList) -> bool {
         .filter_map(|(_, v)| std::str::from_utf8(v).ok())
         .flat_map(|v| v.split(','))
         .any(|token| token.trim().eq_ignore_ascii_case(name))
-}
-
-/// A Target: a base URL (`http://localhost:3000`, maybe with a path prefix) that Event paths
-/// are appended to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    base: String,
-}
-
-impl Target {
-    /// Whether the Target's host and port accept a TCP connection within a second (the
-    /// terminal UI's "up" light; sends nothing).
-    pub async fn accepts_connections(&self) -> bool {
-        let Ok(uri) = self.as_str().parse::<Uri>() else {
-            return false;
-        };
-        let Some(host) = uri.host().map(|h| h.trim_matches(['[', ']']).to_string()) else {
-            return false;
-        };
-        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
-            Some("https") => 443,
-            _ => 80,
-        });
-        let connect = tokio::net::TcpStream::connect((host.as_str(), port));
-        matches!(
-            tokio::time::timeout(Duration::from_secs(1), connect).await,
-            Ok(Ok(_))
-        )
-    }
-
-    /// Parses and checks a Target URL: `http://` or `https://`, a host, no query or fragment.
-    pub fn parse(url: &str) -> Result<Target, String> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|_| format!("'{url}' is not a URL (try http://localhost:3000)"))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
-            Some(other) => {
-                return Err(format!(
-                    "'{url}': scheme {other} is not supported; use http:// or https://"
-                ));
-            }
-            None => return Err(format!("'{url}' has no scheme; did you mean http://{url}?")),
-        }
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(format!("'{url}' has no host (try http://localhost:3000)"));
-        }
-        if uri.query().is_some() || url.contains('#') {
-            return Err(format!("'{url}': a Target cannot have a query or fragment"));
-        }
-        Ok(Target {
-            base: url.trim_end_matches('/').to_string(),
-        })
-    }
-
-    /// The full URL for an Event's path and query.
-    pub fn url_for(&self, path_and_query: &str) -> String {
-        if path_and_query.starts_with('/') {
-            format!("{}{}", self.base, path_and_query)
-        } else {
-            format!("{}/{}", self.base, path_and_query)
-        }
-    }
-
-    /// The base URL as given.
-    pub fn as_str(&self) -> &str {
-        &self.base
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.base)
-    }
 }
 
 /// A request ready to go to a Target.
@@ -382,26 +312,6 @@ mod tests {
     }
 
     #[test]
-    fn target_urls() {
-        let t = Target::parse("http://localhost:3000/").unwrap();
-        assert_eq!(t.url_for("/a?b=1"), "http://localhost:3000/a?b=1");
-        let t = Target::parse("http://localhost:3000/api").unwrap();
-        assert_eq!(t.url_for("/a"), "http://localhost:3000/api/a");
-        assert!(
-            Target::parse("localhost:3000")
-                .unwrap_err()
-                .contains("no scheme")
-        );
-        assert!(
-            Target::parse("ftp://x")
-                .unwrap_err()
-                .contains("not supported")
-        );
-        assert!(Target::parse("http://x/?q=1").is_err());
-        assert!(Target::parse("not a url").is_err());
-    }
-
-    #[test]
     fn build_drops_hop_by_hop_and_host_and_adds_forwarded() {
         let e = event(&[
             ("host", "hooks.example.com"),
@@ -435,16 +345,6 @@ mod tests {
             out.request.headers()["x-forwarded-for"],
             "1.2.3.4, 10.0.0.9"
         );
-    }
-
-    #[tokio::test]
-    async fn a_target_accepts_connections_while_it_listens() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let target = Target::parse(&url).unwrap();
-        assert!(target.accepts_connections().await);
-        drop(listener);
-        assert!(!target.accepts_connections().await);
     }
 
     #[test]
