@@ -6,40 +6,12 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use crate::common::{Behaviour, InProcess, TestTarget};
-use hooktap::capture::Respond;
+use crate::common::Shared;
 use hooktap::listener::Limits;
 use hooktap::store::Reader;
 
-struct Env {
-    rt: tokio::runtime::Runtime,
-    hooktap: InProcess,
-    target: TestTarget,
-}
-
-static ENV: LazyLock<Env> = LazyLock::new(|| {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (hooktap, target) = rt.block_on(async {
-        let target = TestTarget::start(Behaviour::Status(200)).await;
-        let hooktap = InProcess::start(
-            &target.url(),
-            Limits::default(),
-            Respond::Passthrough,
-            Duration::from_secs(9),
-        )
-        .await;
-        (hooktap, target)
-    });
-    Env {
-        rt,
-        hooktap,
-        target,
-    }
-});
+static ENV: LazyLock<Shared> =
+    LazyLock::new(|| Shared::start(Limits::default(), Duration::from_secs(9)));
 
 fn body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![

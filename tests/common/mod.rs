@@ -180,6 +180,36 @@ impl InProcess {
     }
 }
 
+/// hooktap in process (passthrough) in front of a Target answering 200, on a runtime of its
+/// own: one setup shared by every case of a (synchronous) property test.
+pub struct Shared {
+    pub rt: tokio::runtime::Runtime,
+    pub hooktap: InProcess,
+    pub target: TestTarget,
+}
+
+impl Shared {
+    /// Starts both with `limits` and `timeout` for the Target's answers.
+    pub fn start(limits: Limits, timeout: Duration) -> Shared {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (hooktap, target) = rt.block_on(async {
+            let target = TestTarget::start(Behaviour::Status(200)).await;
+            let hooktap =
+                InProcess::start(&target.url(), limits, Respond::Passthrough, timeout).await;
+            (hooktap, target)
+        });
+        Shared {
+            rt,
+            hooktap,
+            target,
+        }
+    }
+}
+
 /// The real binary, started with `listen`.
 pub struct Binary {
     pub child: Child,
@@ -197,36 +227,40 @@ impl Binary {
     /// Starts `hooktap listen --port 0 --no-tui --db DB --forward TARGET EXTRA...` and waits for
     /// its "listening on" line.
     pub fn listen(db: &Path, target: &str, extra: &[&str]) -> Binary {
-        let mut child = hooktap()
-            .args([
-                "listen",
-                "--port",
-                "0",
-                "--no-tui",
-                "--forward",
-                target,
-                "--db",
-            ])
-            .arg(db)
-            .args(extra)
-            .stdout(Stdio::piped())
+        let mut cmd = hooktap();
+        cmd.args([
+            "listen",
+            "--port",
+            "0",
+            "--no-tui",
+            "--forward",
+            target,
+            "--db",
+        ])
+        .arg(db)
+        .args(extra);
+        Binary::spawn(cmd)
+    }
+
+    /// Spawns `cmd` (some form of `listen`), keeps its stderr lines, and waits for its
+    /// "listening on" line. Its stdout (one line per Delivery) is not kept: unread, a busy run
+    /// would fill the pipe and stall it.
+    pub fn spawn(mut cmd: Command) -> Binary {
+        let mut child = cmd
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start hooktap");
         let stderr = child.stderr.take().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
-        let lines2 = lines.clone();
+        let kept = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let addr = line
-                    .split("listening on ")
-                    .nth(1)
-                    .map(|rest| rest.split("://").nth(1).unwrap_or("").trim().to_string());
-                lines2.lock().unwrap().push(line);
-                if let Some(addr) = addr {
-                    let _ = tx.send(addr);
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(rest.split("://").nth(1).unwrap_or("").trim().to_string());
                 }
+                kept.lock().unwrap().push(line);
             }
         });
         let addr = rx

@@ -2,51 +2,22 @@
 //! the Target and the Store): a replay sends exactly what the sender sent.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use proptest::prelude::*;
 
-use crate::common::{Behaviour, InProcess, Received, TestTarget};
+use crate::common::{Received, Shared};
 use crate::support::sha256;
-use hooktap::capture::Respond;
 use hooktap::forward::Forwarder;
 use hooktap::listener::Limits;
 use hooktap::replay::{self, Options};
 use hooktap::store::Reader;
 
-struct Env {
-    rt: tokio::runtime::Runtime,
-    hooktap: InProcess,
-    target: TestTarget,
-    forwarder: Arc<Forwarder>,
-}
-
-static ENV: LazyLock<Env> = LazyLock::new(|| {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (hooktap, target) = rt.block_on(async {
-        let target = TestTarget::start(Behaviour::Status(200)).await;
-        let h = InProcess::start(
-            &target.url(),
-            Limits::default(),
-            Respond::Passthrough,
-            Duration::from_secs(9),
-        )
-        .await;
-        (h, target)
-    });
-    let forwarder = Arc::new(Forwarder::new(Duration::from_secs(9), 25 << 20));
-    Env {
-        rt,
-        hooktap,
-        target,
-        forwarder,
-    }
-});
+static ENV: LazyLock<Shared> =
+    LazyLock::new(|| Shared::start(Limits::default(), Duration::from_secs(9)));
+static FORWARDER: LazyLock<Forwarder> =
+    LazyLock::new(|| Forwarder::new(Duration::from_secs(9), 25 << 20));
 
 fn body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
@@ -116,7 +87,7 @@ proptest! {
             let id = reader.recent(1, None).unwrap()[0].id;
             let plan = replay::plan(&reader, id, None).unwrap();
             drop(reader);
-            let done = replay::send(&env.hooktap.store.writer(), &env.forwarder, plan, &Options::default()).await.unwrap();
+            let done = replay::send(&env.hooktap.store.writer(), &FORWARDER, plan, &Options::default()).await.unwrap();
             assert!(done.answered(), "{:?}", done.result.error);
             (live, find(1).expect("the replay reached the Target"))
         });

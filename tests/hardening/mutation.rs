@@ -10,45 +10,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-use crate::common::{Behaviour, InProcess, TestTarget, eventually};
+use crate::common::{Behaviour, InProcess, Shared, TestTarget, eventually};
 use hooktap::capture::Respond;
 use hooktap::listener::Limits;
 use hooktap::store::Reader;
 
-struct Env {
-    rt: tokio::runtime::Runtime,
-    hooktap: InProcess,
-    target: TestTarget,
-}
-
-static ENV: LazyLock<Env> = LazyLock::new(|| {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (hooktap, target) = rt.block_on(async {
-        let target = TestTarget::start(Behaviour::Status(200)).await;
-        let limits = Limits {
-            max_body: 64 << 10,
-            header_timeout: Duration::from_millis(500),
-            body_timeout: Duration::from_millis(500),
-            ..Limits::default()
-        };
-        let h = InProcess::start(
-            &target.url(),
-            limits,
-            Respond::Passthrough,
-            Duration::from_secs(5),
-        )
-        .await;
-        (h, target)
-    });
-    Env {
-        rt,
-        hooktap,
-        target,
-    }
+static ENV: LazyLock<Shared> = LazyLock::new(|| {
+    let limits = Limits {
+        max_body: 64 << 10,
+        header_timeout: Duration::from_millis(500),
+        body_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    Shared::start(limits, Duration::from_secs(5))
 });
 
 /// A well-formed request (or two, pipelined) in one of the framings a sender may use.

@@ -12,8 +12,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
-use crate::support::spawn_listening;
-
 const CANARY: &str = "CANARY-7f3a9c1e";
 
 /// What the echo Target got: headers (as text) and body, per request.
@@ -121,7 +119,7 @@ async fn a_canary_secret_never_reaches_the_disk() {
     .env("XDG_CONFIG_HOME", home.join(".config"))
     .env("NO_COLOR", "1")
     .env_remove("HOOKTAP_DB");
-    let bin = spawn_listening(cmd);
+    let bin = crate::common::Binary::spawn(cmd);
     let stderr = bin.stderr.clone();
     crate::common::eventually(std::time::Duration::from_secs(5), || {
         let said = stderr.lock().unwrap().join("\n");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::support::{Sink, client, integrity, require, send, spawn_listening, stored};
+use crate::support::{Sink, client, integrity, require, send, stored};
 
 /// Starts `listen` in its own mount namespace with an 8 MiB tmpfs mounted on `dir` (so the
 /// mount vanishes with the process, and this machine's mounts are untouched). The Store is
@@ -43,7 +43,7 @@ fn listen_on_tmpfs(dir: &Path, target: &str) -> crate::common::Binary {
         .arg(dir.join("events.db"))
         .env("HOOKTAP_LOG", "error")
         .env("HOME", dir);
-    spawn_listening(cmd)
+    crate::common::Binary::spawn(cmd)
 }
 
 /// Fills the file system of `path` with `filler` until it is full; returns how much it wrote.

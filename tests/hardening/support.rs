@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -179,36 +178,7 @@ pub fn listen(db: &Path, target: &str, extra: &[&str], env: &[(&str, &str)]) -> 
     ])
     .arg(db)
     .args(extra);
-    spawn_listening(cmd)
-}
-
-/// Spawns `cmd` (some form of `listen`) and waits for its "listening on" line.
-pub fn spawn_listening(mut cmd: Command) -> Binary {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hooktap");
-    let stderr = child.stderr.take().unwrap();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let l = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let _ = tx.send(rest.split("://").nth(1).unwrap_or("").trim().to_string());
-            }
-            l.lock().unwrap().push(line);
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("hooktap did not start: {:?}", lines.lock().unwrap()));
-    Binary {
-        child,
-        addr: addr.parse().unwrap(),
-        stderr: lines,
-    }
+    Binary::spawn(cmd)
 }
 
 /// A value from `/proc/PID/status` in KiB (`VmHWM`: peak RSS; `VmRSS`: RSS now).

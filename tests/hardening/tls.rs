@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::{Certs, agent, certs, channel, relay};
-use crate::support::{allow_open_files, require, spawn_listening};
+use crate::support::{allow_open_files, require};
 use crate::web::{post, provider, read_until_closed};
 
 /// `openssl s_client` to 127.0.0.1:`port` with `args`; its output (stdout and stderr).
@@ -214,7 +214,7 @@ async fn old_tls_versions_and_early_data_are_refused() {
     ])
     .arg(dir.path().join("events.db"))
     .env("HOME", dir.path());
-    let bin = spawn_listening(cmd);
+    let bin = crate::common::Binary::spawn(cmd);
     tokio::task::block_in_place(|| {
         check_versions("listen --tls-self-signed", bin.addr.port(), dir.path())
     });
