@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::support::{Rng, Sink, client, integrity, listen, send, stored};
+use crate::common::Rng;
+use crate::support::{Sink, client, integrity, listen, send, stored};
 
 /// F1. Pass: 20 iterations (seed printed; set `HOOKTAP_SEED` to replay one run): 8 senders post
 /// unique ids until `kill -9` lands after a seeded 300-1000 ms; then `listen` restarts on the

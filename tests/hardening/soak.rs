@@ -42,26 +42,9 @@ type Client = hyper_util::client::legacy::Client<
 /// A sender trusting the test CA whose idle connections leave well before the Relay's idle
 /// timeout, as a provider's would.
 fn sender(certs: &Certs) -> Client {
-    use pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in pki_types::CertificateDer::pem_file_iter(&certs.ca).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_only()
-        .enable_http1()
-        .build();
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(2))
-        .build(https)
+        .build(crate::web::trusting_test_ca(certs))
 }
 
 /// POSTs `body`; the status, or 0 when the request failed without an answer.

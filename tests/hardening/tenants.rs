@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 
+use crate::common::Rng;
 use crate::harness::{Proc, agent, certs, channel, relay};
-use crate::support::Rng;
 use crate::web::{Target, post, provider, read_until_closed, tls_connect};
 
 fn wait(p: &mut Proc, needle: &str) {

@@ -105,6 +105,13 @@ pub type HttpsClient = Client<
 
 /// A webhook sender that trusts the test CA.
 pub fn provider(certs: &Certs) -> HttpsClient {
+    Client::builder(TokioExecutor::new()).build(trusting_test_ca(certs))
+}
+
+/// An HTTPS connector (HTTP/1.1) that trusts the test CA and nothing else.
+pub fn trusting_test_ca(
+    certs: &Certs,
+) -> hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector> {
     let mut roots = rustls::RootCertStore::empty();
     let pem = std::fs::read(&certs.ca).unwrap();
     for c in rustls_pki_types_pem(&pem) {
@@ -117,12 +124,11 @@ pub fn provider(certs: &Certs) -> HttpsClient {
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_only()
         .enable_http1()
-        .build();
-    Client::builder(TokioExecutor::new()).build(https)
+        .build()
 }
 
 fn rustls_pki_types_pem(pem: &[u8]) -> Vec<pki_types::CertificateDer<'static>> {
