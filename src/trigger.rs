@@ -181,7 +181,7 @@ pub async fn send(
         class: Default::default(),
         derived_from: None,
     };
-    let outgoing = forward::build(&target, &event, scheme)?.as_sent_by_the_provider();
+    let outgoing = forward::request(&target, &event)?;
     let result = forwarder.send(outgoing).await;
     match result.outcome {
         Outcome::Ok => Ok(result),

@@ -52,43 +52,11 @@ pub struct Outgoing {
     request: Request<Full<Bytes>>,
 }
 
-impl Outgoing {
-    /// The request as the provider itself sends it, without the `X-Forwarded-*` headers a
-    /// proxy adds (for `trigger`, which plays the provider).
-    pub fn as_sent_by_the_provider(mut self) -> Outgoing {
-        for name in ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"] {
-            self.request.headers_mut().remove(name);
-        }
-        self
-    }
-}
-
 /// Builds the request that delivers `event` to `target`: same method, path, query, header
 /// multiset and body bytes, minus hop-by-hop headers and `Host`, plus `X-Forwarded-*`.
 pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, String> {
-    let url = target.url_for(&event.path_and_query());
-    let uri: Uri = url
-        .parse()
-        .map_err(|_| format!("cannot build a URL from {url}"))?;
-    let method = Method::from_bytes(event.method.as_bytes())
-        .map_err(|_| format!("'{}' is not an HTTP method", event.method))?;
-    let mut headers = HeaderMap::with_capacity(event.headers.len() + 3);
-    for (name, value) in event.headers.iter() {
-        if is_hop_by_hop(name, &event.headers) || name.eq_ignore_ascii_case("host") {
-            continue;
-        }
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("header name '{name}' is not valid HTTP"))?;
-        let value = HeaderValue::from_bytes(value)
-            .map_err(|_| format!("the value of header '{name}' is not valid HTTP"))?;
-        headers.append(name, value);
-    }
-    if headers.contains_key(http::header::CONTENT_LENGTH) {
-        headers.insert(
-            http::header::CONTENT_LENGTH,
-            HeaderValue::from(event.body.len()),
-        );
-    }
+    let mut out = request(target, event)?;
+    let headers = out.request.headers_mut();
     if let Some(addr) = event.remote_addr.as_deref() {
         let ip = addr
             .parse::<SocketAddr>()
@@ -112,6 +80,36 @@ pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, St
         .and_then(|h| HeaderValue::from_bytes(h).ok())
     {
         headers.insert("x-forwarded-host", host);
+    }
+    Ok(out)
+}
+
+/// The request as its sender makes it, with no `X-Forwarded-*` of a proxy's (for `trigger`,
+/// which plays the provider): same method, path, query, header multiset and body bytes, minus
+/// hop-by-hop headers and `Host`.
+pub fn request(target: &Target, event: &Event) -> Result<Outgoing, String> {
+    let url = target.url_for(&event.path_and_query());
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| format!("cannot build a URL from {url}"))?;
+    let method = Method::from_bytes(event.method.as_bytes())
+        .map_err(|_| format!("'{}' is not an HTTP method", event.method))?;
+    let mut headers = HeaderMap::with_capacity(event.headers.len() + 3);
+    for (name, value) in event.headers.iter() {
+        if is_hop_by_hop(name, &event.headers) || name.eq_ignore_ascii_case("host") {
+            continue;
+        }
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("header name '{name}' is not valid HTTP"))?;
+        let value = HeaderValue::from_bytes(value)
+            .map_err(|_| format!("the value of header '{name}' is not valid HTTP"))?;
+        headers.append(name, value);
+    }
+    if headers.contains_key(http::header::CONTENT_LENGTH) {
+        headers.insert(
+            http::header::CONTENT_LENGTH,
+            HeaderValue::from(event.body.len()),
+        );
     }
     let mut request = Request::new(Full::new(event.body.clone()));
     *request.method_mut() = method;
