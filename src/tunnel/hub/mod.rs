@@ -58,6 +58,33 @@ struct Chan {
     connections: usize,
 }
 
+impl Chan {
+    fn new(token: [u8; 32], queued: u64) -> Chan {
+        Chan {
+            token,
+            queued,
+            session: None,
+            connections: 0,
+        }
+    }
+
+    /// Takes the Channel's token as the database has it; a rotation closes the old Tunnel.
+    fn set_token(&mut self, name: &str, token: [u8; 32]) {
+        if self.token != token {
+            self.revoke(name);
+            self.token = token;
+        }
+    }
+
+    /// Closes the Tunnel of a token that no longer holds.
+    fn revoke(&mut self, name: &str) {
+        if let Some(s) = self.session.take() {
+            s.closed.cancel();
+            say(name, "token revoked: Tunnel closed");
+        }
+    }
+}
+
 /// One Agent's Tunnel.
 pub struct Session {
     id: u64,
@@ -151,29 +178,19 @@ impl Hub {
     /// and ones whose token changed lose their Tunnel at once.
     pub fn reload(&self, rows: HashMap<String, ChannelRow>) {
         let mut map = self.lock();
-        map.retain(|name, chan| {
-            let row = rows.get(name);
-            if row.is_none_or(|r| r.token_sha256 != chan.token)
-                && let Some(s) = chan.session.take()
-            {
-                s.closed.cancel();
-                say(name, "token revoked: Tunnel closed");
+        map.retain(|name, chan| match rows.get(name) {
+            Some(row) => {
+                chan.set_token(name, row.token_sha256);
+                true
             }
-            match row {
-                Some(r) => {
-                    chan.token = r.token_sha256;
-                    true
-                }
-                None => false,
+            None => {
+                chan.revoke(name);
+                false
             }
         });
         for (name, row) in rows {
-            map.entry(name).or_insert(Chan {
-                token: row.token_sha256,
-                queued: row.queued,
-                session: None,
-                connections: 0,
-            });
+            map.entry(name)
+                .or_insert_with(|| Chan::new(row.token_sha256, row.queued));
         }
     }
 
@@ -202,29 +219,10 @@ impl Hub {
             Ok(Err(e)) => return tracing::warn!("cannot read channel '{channel}': {e:#}"),
             Err(e) => return tracing::warn!("cannot read channel '{channel}': {e}"),
         };
-        let mut map = self.lock();
-        match map.get_mut(channel) {
-            // Rotated: the Tunnel of the old token goes, as the periodic reload would do.
-            Some(c) if c.token != token => {
-                if let Some(s) = c.session.take() {
-                    s.closed.cancel();
-                    say(channel, "token revoked: Tunnel closed");
-                }
-                c.token = token;
-            }
-            Some(_) => {}
-            None => {
-                map.insert(
-                    channel.to_string(),
-                    Chan {
-                        token,
-                        queued,
-                        session: None,
-                        connections: 0,
-                    },
-                );
-            }
-        }
+        self.lock()
+            .entry(channel.to_string())
+            .and_modify(|c| c.set_token(channel, token))
+            .or_insert_with(|| Chan::new(token, queued));
     }
 
     /// How many Events wait for `channel`'s Agent.
