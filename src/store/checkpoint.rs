@@ -1,10 +1,15 @@
 //! Checkpoints off the writer thread. SQLite's automatic checkpoint runs inside the commit that
 //! crosses the threshold, so one capture in a thousand would wait for it (and the writer's core
 //! would do the copying). Here a thread of its own copies the WAL back into the database a
-//! little after commits happen, with `PASSIVE` checkpoints that never block the writer.
+//! little after commits happen, with `PASSIVE` checkpoints that never block the writer, and
+//! restarts the WAL from its start once it has grown past a bound, with the writer stepping
+//! aside for that moment (see [`State::restarting`]).
 
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -19,9 +24,11 @@ const INTERVAL: Duration = Duration::from_millis(250);
 /// 256 MiB 72 ms (a bigger rest to copy and sync while the writer waits), 4 MiB more restarts
 /// and a worse p99; 16 MiB gave 4.5 ms, better than never restarting (5.8 ms).
 const RESTART_AFTER_FRAMES: i64 = 4_096;
-/// How long a restart may wait for the writer (and for readers on an older snapshot) before it
-/// gives up until the next round; the writer waits at most this long for it.
+/// How long a restart may wait for readers on an older snapshot before it gives up until the
+/// next round; the writer waits at most this long for it.
 const RESTART_WAIT: Duration = Duration::from_millis(100);
+/// How long the WAL may sit idle before it is cut back to nothing.
+const IDLE: Duration = Duration::from_secs(5);
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a checkpoint in `mode`; returns the frames in the WAL when it started.
@@ -29,33 +36,138 @@ fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
     conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
 }
 
-/// Starts the checkpoint thread on its own connection to `path`. Send on the returned channel
-/// after each commit (`try_send`; a full channel means a checkpoint is already due). The
-/// thread ends, after a last full checkpoint, when every sender is dropped.
-pub(super) fn spawn(path: &Path) -> anyhow::Result<(SyncSender<()>, JoinHandle<()>)> {
+/// What the writer holds: a way to ask for a checkpoint, and the gate it waits at while the
+/// WAL restarts.
+pub(super) struct Checkpointer {
+    poke: SyncSender<()>,
+    shared: Arc<Shared>,
+}
+
+impl Checkpointer {
+    /// Tells the thread that a commit happened (a full channel means a checkpoint is already
+    /// due: nothing to add).
+    pub(super) fn poke(&self) {
+        let _ = self.poke.try_send(());
+    }
+
+    /// Called by the writer before each group: while a restart is under way, wait for it
+    /// (at most [`RESTART_WAIT`]) instead of racing it for the write lock.
+    pub(super) fn step_aside(&self) {
+        let state = self.shared.lock();
+        let _ = self
+            .shared
+            .changed
+            .wait_timeout_while(state, RESTART_WAIT, |s| s.restarting)
+            .map_err(|e| e.into_inner());
+    }
+
+    /// Has `conn` (the writer's) report the WAL's length after each commit, so that a WAL
+    /// growing fast is checkpointed before the usual interval is up.
+    pub(super) fn watch(&self, conn: &mut Connection) -> rusqlite::Result<()> {
+        let shared = self.shared.clone();
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames| {
+            if i64::from(frames) > RESTART_AFTER_FRAMES && !shared.urgent.swap(true, Relaxed) {
+                // Through the lock, so the wake-up cannot fall between the thread's check of
+                // `urgent` and its wait.
+                drop(shared.lock());
+                shared.changed.notify_all();
+            }
+            Ok(())
+        }))
+    }
+}
+
+/// What the writer and the checkpoint thread share.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    /// The WAL has passed the restart bound: checkpoint now, not at the end of the interval.
+    urgent: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    /// The checkpoint thread is restarting the WAL. A restart needs a moment with no write
+    /// transaction; SQLite's busy handler only polls for one (sleeping 1, 2, 5, 10 ms ...),
+    /// and a writer that begins its next group the instant the last one commits never leaves
+    /// it one: the restart then failed most rounds and the WAL grew to hundreds of megabytes.
+    /// So the writer waits while this is set.
+    restarting: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_restarting(&self, restarting: bool) {
+        self.lock().restarting = restarting;
+        self.changed.notify_all();
+    }
+
+    /// Sleeps `max`, or less if the WAL passes the restart bound meanwhile.
+    fn rest(&self, max: Duration) {
+        let state = self.lock();
+        let _ = self
+            .changed
+            .wait_timeout_while(state, max, |_| !self.urgent.load(Relaxed))
+            .map_err(|e| e.into_inner());
+        self.urgent.store(false, Relaxed);
+    }
+}
+
+/// Starts the checkpoint thread on its own connection to `path`. The thread ends, after a last
+/// full checkpoint, when the returned [`Checkpointer`] is dropped.
+pub(super) fn spawn(path: &Path) -> anyhow::Result<(Checkpointer, JoinHandle<()>)> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let (poke, rx) = sync_channel(1);
-    let thread = std::thread::Builder::new()
-        .name("hooktap-ckpt".into())
-        .spawn(move || run(&conn, &rx))?;
-    Ok((poke, thread))
+    let shared = Arc::new(Shared::default());
+    let thread = {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name("hooktap-ckpt".into())
+            .spawn(move || run(&conn, &rx, &shared))?
+    };
+    Ok((Checkpointer { poke, shared }, thread))
 }
 
-fn run(conn: &Connection, rx: &Receiver<()>) {
-    while rx.recv().is_ok() {
+fn run(conn: &Connection, rx: &Receiver<()>, shared: &Shared) {
+    loop {
+        match rx.recv_timeout(IDLE) {
+            Ok(()) => {}
+            // Nothing written for a while: give the WAL's disk space back. A WAL restarted
+            // under load keeps its size, so that rewriting it does not allocate file pages
+            // again (cutting it back each time cost the writer 15 % more time per Event).
+            Err(RecvTimeoutError::Timeout) => {
+                // Briefly: a truncate holds new writes back while it waits for readers.
+                let _ = conn.busy_timeout(RESTART_WAIT);
+                let _ = checkpoint(conn, "TRUNCATE");
+                let _ = conn.busy_timeout(BUSY_TIMEOUT);
+                if rx.recv().is_err() {
+                    break;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
         // Rate limit, not synchronisation: let a burst of commits land first.
-        std::thread::sleep(INTERVAL);
+        shared.rest(INTERVAL);
         while rx.try_recv().is_ok() {}
         match checkpoint(conn, "PASSIVE") {
             // Under steady writes a passive checkpoint never catches up with the end of the
             // WAL, and SQLite starts the WAL over only once one has: it would grow without
-            // end (2 GB in 8 s at full load). Past a bound, restart it: a short wait for the
-            // writer's current group, then the few frames left are copied and the next commit
+            // end (2 GB in 8 s at full load). Past a bound, restart it: copy what the writer
+            // added during the first pass, then close the gate so the writer pauses after its
+            // current group, and copy the few frames left while it waits. The next commit
             // writes from the start of the file again.
             Ok(frames) if frames > RESTART_AFTER_FRAMES => {
+                let _ = checkpoint(conn, "PASSIVE");
                 let _ = conn.busy_timeout(RESTART_WAIT);
-                if let Err(e) = checkpoint(conn, "RESTART") {
+                shared.set_restarting(true);
+                let restarted = checkpoint(conn, "RESTART");
+                shared.set_restarting(false);
+                if let Err(e) = restarted {
                     tracing::debug!("WAL restart postponed: {e}");
                 }
                 let _ = conn.busy_timeout(BUSY_TIMEOUT);
@@ -65,5 +177,5 @@ fn run(conn: &Connection, rx: &Receiver<()>) {
         }
     }
     // The writer is gone: fold the whole WAL back in and truncate it.
-    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    let _ = checkpoint(conn, "TRUNCATE");
 }

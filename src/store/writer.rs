@@ -3,13 +3,13 @@
 //! and the bus hears of a change only then.
 
 use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::Change;
 use super::apply;
+use super::checkpoint::Checkpointer;
 use super::drift::Prepared;
 use super::row::EventSummary;
 use crate::event::{DeliveryKind, DeliveryResult, Event, Micros};
@@ -106,9 +106,11 @@ impl Writer {
     pub(super) fn spawn(
         conn: Connection,
         bus: broadcast::Sender<Change>,
-        checkpoint: SyncSender<()>,
+        checkpoint: Checkpointer,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let mut conn = conn;
+        checkpoint.watch(&mut conn).map_err(std::io::Error::other)?;
         let thread = std::thread::Builder::new()
             .name("hooktap-store".into())
             .spawn(move || run(conn, rx, bus, checkpoint))?;
@@ -210,12 +212,13 @@ fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Command>,
     bus: broadcast::Sender<Change>,
-    checkpoint: SyncSender<()>,
+    checkpoint: Checkpointer,
 ) {
     let mut batch = Vec::with_capacity(GROUP);
     let (mut commits, mut commands) = (0u64, 0u64);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
+        checkpoint.step_aside();
         drain(&mut rx, &mut batch);
         commands += batch.len() as u64;
         let mut writes = Vec::with_capacity(batch.len());
@@ -231,8 +234,7 @@ fn run(
             }
         }
         commits += commit_group(&mut conn, writes, &bus);
-        // A full channel means a checkpoint is already due: nothing to add.
-        let _ = checkpoint.try_send(());
+        checkpoint.poke();
     }
     tracing::debug!("store writer: {commands} commands in {commits} commits");
 }
