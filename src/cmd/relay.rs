@@ -294,7 +294,7 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
 }
 
 /// Re-reads the Channel table twice a second (another process adds, rotates and removes
-/// Channels), so a revoked token loses its Tunnel at once; checkpoints the WAL as it goes.
+/// Channels), so a revoked token loses its Tunnel at once.
 fn watch_channels(
     path: PathBuf,
     hub: Arc<Hub>,
@@ -316,9 +316,6 @@ fn watch_channels(
             let mut last = None;
             while !shutdown.is_cancelled() {
                 std::thread::sleep(every);
-                if let Err(e) = relay_store::checkpoint(&conn) {
-                    tracing::warn!("checkpoint failed: {e:#}");
-                }
                 match relay_store::channels(&conn) {
                     Ok(rows) => {
                         let rows: HashMap<_, _> =

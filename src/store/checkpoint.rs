@@ -1,4 +1,4 @@
-//! Checkpoints off the writer thread. SQLite's automatic checkpoint runs inside the commit that
+//! Checkpoints off the writer thread (the Store's, and the Relay's database's). SQLite's automatic checkpoint runs inside the commit that
 //! crosses the threshold, so one capture in a thousand would wait for it (and the writer's core
 //! would do the copying). Here a thread of its own copies the WAL back into the database a
 //! little after commits happen, with `PASSIVE` checkpoints that never block the writer, and
@@ -38,7 +38,7 @@ fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
 
 /// What the writer holds: a way to ask for a checkpoint, and the gate it waits at while the
 /// WAL restarts.
-pub(super) struct Checkpointer {
+pub(crate) struct Checkpointer {
     poke: SyncSender<()>,
     shared: Arc<Shared>,
 }
@@ -46,13 +46,13 @@ pub(super) struct Checkpointer {
 impl Checkpointer {
     /// Tells the thread that a commit happened (a full channel means a checkpoint is already
     /// due: nothing to add).
-    pub(super) fn poke(&self) {
+    pub(crate) fn poke(&self) {
         let _ = self.poke.try_send(());
     }
 
     /// Called by the writer before each group: while a restart is under way, wait for it
     /// (at most [`RESTART_WAIT`]) instead of racing it for the write lock.
-    pub(super) fn step_aside(&self) {
+    pub(crate) fn step_aside(&self) {
         let state = self.shared.lock();
         let _ = self
             .shared
@@ -63,7 +63,7 @@ impl Checkpointer {
 
     /// Has `conn` (the writer's) report the WAL's length after each commit, so that a WAL
     /// growing fast is checkpointed before the usual interval is up.
-    pub(super) fn watch(&self, conn: &mut Connection) -> rusqlite::Result<()> {
+    pub(crate) fn watch(&self, conn: &mut Connection) -> rusqlite::Result<()> {
         let shared = self.shared.clone();
         conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames| {
             if i64::from(frames) > RESTART_AFTER_FRAMES && !shared.urgent.swap(true, Relaxed) {
@@ -119,7 +119,7 @@ impl Shared {
 
 /// Starts the checkpoint thread on its own connection to `path`. The thread ends, after a last
 /// full checkpoint, when the returned [`Checkpointer`] is dropped.
-pub(super) fn spawn(path: &Path) -> anyhow::Result<(Checkpointer, JoinHandle<()>)> {
+pub(crate) fn spawn(path: &Path) -> anyhow::Result<(Checkpointer, JoinHandle<()>)> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let (poke, rx) = sync_channel(1);

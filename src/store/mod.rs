@@ -2,7 +2,7 @@
 //! readers open their own connections; a bus announces what has been committed.
 
 mod apply;
-mod checkpoint;
+pub(crate) mod checkpoint;
 pub mod drift;
 mod row;
 mod schema;

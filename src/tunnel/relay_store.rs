@@ -10,8 +10,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::event::{HeaderList, Micros, now_micros};
+use crate::store::checkpoint::{self, Checkpointer};
 pub use crate::tunnel::relay_db::{
-    ChannelRow, add_channel, channels, checkpoint, open, remove_channel, rotate_channel,
+    ChannelRow, add_channel, channels, open, remove_channel, rotate_channel,
 };
 use crate::tunnel::wire::RelayEvent;
 
@@ -29,14 +30,22 @@ pub struct RelayStore {
 impl RelayStore {
     /// Opens the database and starts its writer thread (which ends when every handle is gone).
     /// The writer never checkpoints (a checkpoint with `synchronous=FULL` stalls every commit
-    /// behind it for milliseconds): call [`checkpoint`] from another thread.
+    /// behind it for milliseconds): a checkpoint thread of its own does, as for the Store.
     pub fn open(path: &Path) -> anyhow::Result<(RelayStore, std::thread::JoinHandle<()>)> {
-        let conn = open(path)?;
+        let mut conn = open(path)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let (checkpointer, checkpoint_thread) = checkpoint::spawn(path)
+            .with_context(|| format!("cannot open the relay database {}", path.display()))?;
+        checkpointer.watch(&mut conn)?;
         let (tx, rx) = mpsc::channel::<Job>(4096);
         let thread = std::thread::Builder::new()
             .name("hooktap-relay-store".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || {
+                run(conn, rx, &checkpointer);
+                // The checkpoint thread folds the WAL in and ends once this is gone.
+                drop(checkpointer);
+                let _ = checkpoint_thread.join();
+            })
             .context("cannot start the relay database's writer thread")?;
         let path = path.to_owned();
         Ok((RelayStore { tx, path }, thread))
@@ -223,10 +232,11 @@ impl Finished {
 
 /// The writer loop: take what is waiting (up to a group), run it in one transaction, commit
 /// once, then answer every caller.
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, checkpointer: &Checkpointer) {
     let mut batch: Vec<Job> = Vec::with_capacity(256);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
+        checkpointer.step_aside();
         while batch.len() < 256 {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
@@ -246,6 +256,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
         };
         let done: Vec<Done> = batch.drain(..).map(|job| job(&tx)).collect();
         let committed = tx.commit().map_err(|e| e.to_string());
+        checkpointer.poke();
         for d in done {
             d(committed.clone());
         }
