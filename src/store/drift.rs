@@ -26,45 +26,75 @@ pub type Shape = BTreeMap<String, String>;
 
 /// The shape of a JSON object body; `None` for anything else.
 pub fn shape_of(body: &[u8]) -> Option<Shape> {
+    Some(
+        kinds_of(body)?
+            .into_iter()
+            .map(|(path, kinds)| (path, kind_names(kinds)))
+            .collect(),
+    )
+}
+
+/// The value kinds, one bit each, in name order (so a set of them prints sorted).
+const KINDS: [&str; 6] = ["array", "bool", "null", "number", "object", "string"];
+const ARRAY: u8 = 1;
+const BOOL: u8 = 2;
+const NULL: u8 = 4;
+const NUMBER: u8 = 8;
+const OBJECT: u8 = 16;
+const STRING: u8 = 32;
+
+/// Each path's kinds as bits: what the walk collects, cheaper than names.
+type Kinds = BTreeMap<String, u8>;
+
+/// A set of kinds as the shape's text has it: `number|string`.
+fn kind_names(kinds: u8) -> String {
+    let mut names = String::new();
+    for (bit, name) in KINDS.iter().enumerate() {
+        if kinds & (1 << bit) != 0 {
+            if !names.is_empty() {
+                names.push('|');
+            }
+            names.push_str(name);
+        }
+    }
+    names
+}
+
+fn kinds_of(body: &[u8]) -> Option<Kinds> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return None;
     }
-    let mut shape = Shape::new();
+    let mut kinds = Kinds::new();
     let mut path = String::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     Walk {
-        out: &mut shape,
+        out: &mut kinds,
         path: &mut path,
         depth: 0,
     }
     .deserialize(&mut de)
     .ok()?;
     de.end().ok()?;
-    Some(shape)
+    Some(kinds)
 }
 
 /// One walk over the body; every level shares one path buffer, growing it on the way down and
 /// cutting it back on the way up, so a path is only copied when the shape first meets it.
 struct Walk<'s> {
-    out: &'s mut Shape,
+    out: &'s mut Kinds,
     path: &'s mut String,
     depth: usize,
 }
 
 impl Walk<'_> {
-    fn note(&mut self, kind: &str) {
+    fn note(&mut self, kind: u8) {
         if self.path.is_empty() {
             return;
         }
-        if let Some(entry) = self.out.get_mut(self.path.as_str()) {
-            if !entry.split('|').any(|k| k == kind) {
-                let mut kinds: Vec<&str> = entry.split('|').collect();
-                kinds.push(kind);
-                kinds.sort_unstable();
-                *entry = kinds.join("|");
-            }
+        if let Some(kinds) = self.out.get_mut(self.path.as_str()) {
+            *kinds |= kind;
         } else if self.out.len() < MAX_PATHS {
-            self.out.insert(self.path.clone(), kind.to_string());
+            self.out.insert(self.path.clone(), kind);
         }
     }
 
@@ -90,35 +120,35 @@ impl<'de> Visitor<'de> for Walk<'_> {
         f.write_str("JSON")
     }
     fn visit_bool<E>(mut self, _: bool) -> Result<(), E> {
-        self.note("bool");
+        self.note(BOOL);
         Ok(())
     }
     fn visit_i64<E>(mut self, _: i64) -> Result<(), E> {
-        self.note("number");
+        self.note(NUMBER);
         Ok(())
     }
     fn visit_u64<E>(mut self, _: u64) -> Result<(), E> {
-        self.note("number");
+        self.note(NUMBER);
         Ok(())
     }
     fn visit_f64<E>(mut self, _: f64) -> Result<(), E> {
-        self.note("number");
+        self.note(NUMBER);
         Ok(())
     }
     fn visit_str<E>(mut self, _: &str) -> Result<(), E> {
-        self.note("string");
+        self.note(STRING);
         Ok(())
     }
     fn visit_borrowed_str<E>(mut self, _: &'de str) -> Result<(), E> {
-        self.note("string");
+        self.note(STRING);
         Ok(())
     }
     fn visit_unit<E>(mut self) -> Result<(), E> {
-        self.note("null");
+        self.note(NULL);
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        self.note("array");
+        self.note(ARRAY);
         if self.depth >= MAX_DEPTH {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(());
@@ -130,7 +160,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        self.note("object");
+        self.note(OBJECT);
         if self.depth >= MAX_DEPTH {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(());
@@ -148,8 +178,16 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 }
 
-fn to_text(shape: &Shape) -> String {
-    shape.iter().map(|(p, k)| format!("{p}\t{k}\n")).collect()
+/// The shape as stored: a `path<TAB>kinds` line per path, in path order.
+fn to_text(kinds: &Kinds) -> String {
+    let mut text = String::with_capacity(kinds.len() * 24);
+    for (path, kinds) in kinds {
+        text.push_str(path);
+        text.push('\t');
+        text.push_str(&kind_names(*kinds));
+        text.push('\n');
+    }
+    text
 }
 
 fn from_text(text: &str) -> Shape {
@@ -223,14 +261,11 @@ pub fn diff(shape: &Shape, earlier: &[Shape]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// Remembers the shape of a newly inserted Event and notes its drift. Called by the writer in
-/// the Event's own transaction; cheap for unknown providers and known shapes.
 /// An Event's shape, worked out before it reaches the writer (on the caller's task, so the one
-/// writer thread only does the lookup).
+/// writer thread only does the lookup): its text as stored, and the hash that names it.
 pub(super) struct Prepared {
-    hash: Vec<u8>,
+    hash: [u8; 16],
     text: String,
-    shape: Shape,
 }
 
 /// The shape to record for `event`, if it has one worth recording.
@@ -242,13 +277,14 @@ pub(super) fn prepare(event: &Event) -> Option<Prepared> {
     if event.ingress == Ingress::Edit || event.body.len() > MAX_BODY {
         return None;
     }
-    let shape = shape_of(&event.body)?;
-    let text = to_text(&shape);
-    let hash = Sha256::digest(text.as_bytes())[..16].to_vec();
-    Some(Prepared { hash, text, shape })
+    let text = to_text(&kinds_of(&event.body)?);
+    let mut hash = [0; 16];
+    hash.copy_from_slice(&Sha256::digest(text.as_bytes())[..16]);
+    Some(Prepared { hash, text })
 }
 
-/// Records the shape (inside the writer's transaction) and notes drift.
+/// Remembers the shape of a newly inserted Event and notes its drift. Called by the writer in
+/// the Event's own transaction; cheap for unknown providers and known shapes.
 pub(super) fn record(
     tx: &Transaction<'_>,
     event_id: i64,
@@ -259,7 +295,7 @@ pub(super) fn record(
         return Ok(());
     };
     let class = &event.class;
-    let (hash, text, shape) = (&p.hash, &p.text, &p.shape);
+    let (hash, text) = (&p.hash[..], &p.text);
     let known = tx
         .prepare_cached(
             "SELECT 1 FROM shapes WHERE provider = ?1 AND event_type = ?2 AND hash = ?3",
@@ -281,7 +317,7 @@ pub(super) fn record(
     )?
     .execute(params![class.provider, kind, hash, text, event_id])?;
     if !earlier.is_empty()
-        && let Some(note) = diff(shape, &earlier)
+        && let Some(note) = diff(&from_text(text), &earlier)
     {
         tx.prepare_cached("INSERT INTO drift (event_id, note) VALUES (?1, ?2)")?
             .execute(params![event_id, note])?;
@@ -306,7 +342,8 @@ mod tests {
 
     #[test]
     fn shapes_name_paths_and_kinds() {
-        let s = shape(r#"{"a":1,"b":{"c":"x","d":null},"e":[{"f":true},{"f":"y","g":1}],"h":[]}"#);
+        let json = r#"{"a":1,"b":{"c":"x","d":null},"e":[{"f":true},{"f":"y","g":1}],"h":[]}"#;
+        let s = shape(json);
         let got: Vec<(&str, &str)> = s.iter().map(|(p, k)| (p.as_str(), k.as_str())).collect();
         assert_eq!(
             got,
@@ -324,7 +361,14 @@ mod tests {
         );
         assert!(shape_of(b"[1]").is_none());
         assert!(shape_of(b"{\"a\":").is_none());
-        assert_eq!(from_text(&to_text(&s)), s);
+        // The stored text (and so the hash that names a shape in existing Stores) is pinned.
+        let text = to_text(&kinds_of(json.as_bytes()).unwrap());
+        assert_eq!(
+            text,
+            "a\tnumber\nb\tobject\nb.c\tstring\nb.d\tnull\ne\tarray\ne[]\tobject\n\
+             e[].f\tbool|string\ne[].g\tnumber\nh\tarray\n"
+        );
+        assert_eq!(from_text(&text), s);
     }
 
     #[test]
