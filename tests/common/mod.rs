@@ -257,10 +257,16 @@ impl Binary {
         let kept = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(rest.split("://").nth(1).unwrap_or("").trim().to_string());
-                }
+                let addr = line
+                    .split("listening on ")
+                    .nth(1)
+                    .map(|rest| rest.split("://").nth(1).unwrap_or("").trim().to_string());
+                // Kept before the address is announced, so a caller that has the address
+                // also sees the line.
                 kept.lock().unwrap().push(line);
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr);
+                }
             }
         });
         let addr = rx
