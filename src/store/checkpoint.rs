@@ -15,9 +15,11 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-/// How long commits may pile up before their pages are copied (a page rewritten by many
-/// commits in this time is copied once).
-const INTERVAL: Duration = Duration::from_millis(250);
+/// How long commits may pile up before their pages are copied. Short: the writer's latency
+/// suffers from the size of each copy and its fsyncs, not from how often they happen. At
+/// 1,000 requests/s on ext4, p99 over direct was 1.4-1.6 ms with 250 ms, 0.9-1.1 ms with 50,
+/// 0.7-1.0 ms with 20 and 0.6-0.8 ms with 10; CPU per request at full load did not move.
+const INTERVAL: Duration = Duration::from_millis(10);
 
 /// WAL frames (pages) past which the WAL is restarted rather than left to grow: 4,096 frames
 /// of 4 KiB, 16 MiB. Measured at 1,000 requests/s on ext4: 64 MiB gave a p99.9 of 10 ms and
