@@ -4,6 +4,7 @@
 mod apply;
 pub(crate) mod checkpoint;
 pub mod drift;
+mod group;
 mod row;
 mod schema;
 mod writer;
