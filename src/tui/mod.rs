@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod clock;
 pub mod data;
 pub mod input;
 pub mod json;
