@@ -171,6 +171,30 @@ async fn the_wal_stays_bounded_under_sustained_load() {
     drop(bin);
 }
 
+/// Pass: after a burst, a WAL left alone gives its space back: within 30 s of the last request
+/// (hooktap truncates it after 5 s without commits) the `-wal` file is empty, while `listen`
+/// keeps running, and the Store still holds every Event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_wal_is_truncated() {
+    const TOTAL: usize = 1_000;
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let bin = listen(&db, &sink.url(), &[], &[]);
+    let run = paced(&bin.url("/hooks/idle"), "i", TOTAL, 1_000_000, 16, kib_json).await;
+    assert!(run.failed.is_empty(), "not 2xx: {:?}", run.failed);
+    let wal = dir.path().join("events.db-wal");
+    let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert!(size() > 0, "the burst left nothing in the WAL");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while size() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(size(), 0, "the WAL was not truncated while idle");
+    assert_eq!(stored(&db).len(), TOTAL);
+    drop(bin);
+}
+
 /// Pass: the Relay's database (`synchronous=FULL`) takes 24,000 writes as fast as 32 tasks
 /// can send them (12,000 Events of 2 KiB stored, then taken off the queue, the way the Relay
 /// does), and its WAL never grows past 64 MiB. Before the Relay shared the Store's checkpoint
