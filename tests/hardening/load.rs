@@ -195,6 +195,45 @@ async fn an_idle_wal_is_truncated() {
     drop(bin);
 }
 
+/// Pass: a reader that holds an old snapshot open (a long export, a second process mid-query)
+/// pins the WAL, so it cannot be restarted; capture goes on regardless: 3,000 requests as fast
+/// as 32 senders go all get 2xx while the snapshot is held, the WAL grows past the restart
+/// bound meanwhile (it must), and once the reader is gone the Store holds every Event and
+/// `integrity_check` is ok.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_pinning_the_wal_does_not_stop_capture() {
+    const TOTAL: usize = 3_000;
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let bin = listen(&db, &sink.url(), &[], &[]);
+    let warm = paced(&bin.url("/hooks/pin"), "w", 10, 1_000_000, 4, kib_json).await;
+    assert!(warm.failed.is_empty());
+    let mut reader = rusqlite::Connection::open(&db).unwrap();
+    let snapshot = reader.transaction().unwrap();
+    let before: i64 = snapshot
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    let run = paced(&bin.url("/hooks/pin"), "p", TOTAL, 1_000_000, 32, kib_json).await;
+    let wal = std::fs::metadata(dir.path().join("events.db-wal"))
+        .unwrap()
+        .len();
+    drop(snapshot);
+    assert!(
+        run.failed.is_empty(),
+        "not 2xx: {:?}",
+        &run.failed[..run.failed.len().min(5)]
+    );
+    assert_eq!(before, 10);
+    assert!(
+        wal > 16 << 20,
+        "the WAL stayed at {wal} bytes: was the snapshot held?"
+    );
+    assert_eq!(stored(&db).len(), TOTAL + 10);
+    assert_eq!(integrity(&db), "ok");
+    drop(bin);
+}
+
 /// Pass: the Relay's database (`synchronous=FULL`) takes 24,000 writes as fast as 32 tasks
 /// can send them (12,000 Events of 2 KiB stored, then taken off the queue, the way the Relay
 /// does), and its WAL never grows past 64 MiB. Before the Relay shared the Store's checkpoint
