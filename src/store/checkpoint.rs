@@ -1,6 +1,6 @@
-//! Checkpoints off the writer thread (the Store's, and the Relay's database's). SQLite's automatic checkpoint runs inside the commit that
-//! crosses the threshold, so one capture in a thousand would wait for it (and the writer's core
-//! would do the copying). Here a thread of its own copies the WAL back into the database a
+//! Checkpoints off the writer thread (the Store's, and the Relay database's). SQLite's automatic
+//! checkpoint runs inside the commit that crosses the threshold, so one capture in a thousand
+//! would wait for it (and the writer's core would do the copying). Here a thread of its own copies the WAL back into the database a
 //! little after commits happen, with `PASSIVE` checkpoints that never block the writer, and
 //! restarts the WAL from its start once it has grown past a bound, with the writer stepping
 //! aside for that moment (see [`State::restarting`]).
@@ -22,7 +22,8 @@ use rusqlite::Connection;
 const INTERVAL: Duration = Duration::from_millis(10);
 
 /// WAL frames (pages) past which the WAL is restarted rather than left to grow: 4,096 frames
-/// of 4 KiB, 16 MiB. Measured at 1,000 requests/s on ext4: 64 MiB gave a p99.9 of 10 ms and
+/// of 4 KiB, 16 MiB. Measured at 1,000 requests/s on ext4 (before the writer stepped aside for
+/// restarts and checkpoints came every 10 ms): 64 MiB gave a p99.9 of 10 ms and
 /// 256 MiB 72 ms (a bigger rest to copy and sync while the writer waits), 4 MiB more restarts
 /// and a worse p99; 16 MiB gave 4.5 ms, better than never restarting (5.8 ms).
 const RESTART_AFTER_FRAMES: i64 = 4_096;
@@ -40,7 +41,7 @@ const IDLE: Duration = Duration::from_secs(5);
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a checkpoint reported.
-struct Outcome {
+struct Report {
     /// It could not finish: a reader or the writer held it back (a `RESTART` did not restart).
     busy: bool,
     /// Frames in the WAL when it started.
@@ -48,9 +49,9 @@ struct Outcome {
 }
 
 /// Runs a checkpoint in `mode`.
-fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Outcome> {
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Report> {
     conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-        Ok(Outcome {
+        Ok(Report {
             busy: r.get::<_, i64>(0)? != 0,
             frames: r.get(1)?,
         })
@@ -190,7 +191,7 @@ fn run(conn: &Connection, rx: &Receiver<()>, shared: &Shared) {
                 let restarted = checkpoint(conn, "RESTART");
                 shared.set_restarting(false);
                 let _ = conn.busy_timeout(BUSY_TIMEOUT);
-                restarts.record(matches!(restarted, Ok(Outcome { busy: false, .. })));
+                restarts.record(matches!(restarted, Ok(Report { busy: false, .. })));
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("checkpoint failed (will retry after the next commit): {e}"),
