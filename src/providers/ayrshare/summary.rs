@@ -103,11 +103,18 @@ fn on(b: &Body<'_>) -> String {
 fn scheduled(b: &Body<'_>) -> String {
     let errors: Vec<PostError> = nested(b.errors).unwrap_or_default();
     let posted: Vec<PostRef> = nested(b.post_ids).unwrap_or_default();
-    let ok: Vec<String> = posted
+    // Each network once, in the order of the payload (a post to two accounts of one network
+    // is still one network to name).
+    let mut ok: Vec<String> = Vec::new();
+    for name in posted
         .iter()
         .filter(|p| p.status.get() != Some("error"))
         .filter_map(|p| p.platform.get().map(network))
-        .collect();
+    {
+        if !ok.contains(&name) {
+            ok.push(name);
+        }
+    }
     let post =
         b.id.get()
             .map(|id| format!(" (post {id})"))

@@ -112,6 +112,18 @@ fn every_fixture_gets_its_type_and_summary_from_the_body_alone() {
 }
 
 #[test]
+fn a_network_posted_to_twice_is_named_once() {
+    let body = br#"{"action":"scheduled","status":"success","id":"p1","refId":"r","postIds":[
+        {"platform":"twitter","status":"success"},{"platform":"facebook","status":"success"},
+        {"platform":"twitter","status":"success"}]}"#;
+    let c = Providers::default().classify_at(&HeaderList::default(), body, 0);
+    assert_eq!(
+        c.summary.as_deref(),
+        Some("scheduled post published to X, Facebook (post p1)")
+    );
+}
+
+#[test]
 fn unknown_actions_are_named_not_errors() {
     let body =
         br#"{"action":"accountActivity","subAction":"followersDrop","platform":"x","refId":"r"}"#;
