@@ -32,7 +32,7 @@ pub(super) fn run(
     let (mut commits, mut commands) = (0u64, 0u64);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
-        checkpoint.step_aside();
+        checkpoint.begin_group();
         drain(&mut rx, &mut batch);
         commands += batch.len() as u64;
         let mut writes = Vec::with_capacity(batch.len());
@@ -48,7 +48,7 @@ pub(super) fn run(
             }
         }
         commits += commit_group(&mut conn, writes, &bus);
-        checkpoint.poke();
+        checkpoint.end_group();
     }
     tracing::debug!("store writer: {commands} commands in {commits} commits");
 }

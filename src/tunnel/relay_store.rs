@@ -236,7 +236,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, checkpointer: &Checkpo
     let mut batch: Vec<Job> = Vec::with_capacity(256);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
-        checkpointer.step_aside();
+        checkpointer.begin_group();
         while batch.len() < 256 {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
@@ -251,12 +251,13 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, checkpointer: &Checkpo
                     drop(job);
                     tracing::error!("relay database: {cause}");
                 }
+                checkpointer.end_group();
                 continue;
             }
         };
         let done: Vec<Done> = batch.drain(..).map(|job| job(&tx)).collect();
         let committed = tx.commit().map_err(|e| e.to_string());
-        checkpointer.poke();
+        checkpointer.end_group();
         for d in done {
             d(committed.clone());
         }

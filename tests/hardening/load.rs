@@ -197,8 +197,8 @@ async fn an_idle_wal_is_truncated() {
 
 /// Pass: a reader that holds an old snapshot open (a long export, a second process mid-query)
 /// pins the WAL, so it cannot be restarted; capture goes on regardless: 3,000 requests as fast
-/// as 32 senders go all get 2xx while the snapshot is held, the WAL grows past the restart
-/// bound meanwhile (it must), and once the reader is gone the Store holds every Event and
+/// as 32 senders go all get 2xx while the snapshot is held (the reader still sees the old
+/// count after them), and once the reader is gone the Store holds every Event and
 /// `integrity_check` is ok.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_pinning_the_wal_does_not_stop_capture() {
@@ -211,23 +211,19 @@ async fn a_reader_pinning_the_wal_does_not_stop_capture() {
     assert!(warm.failed.is_empty());
     let mut reader = rusqlite::Connection::open(&db).unwrap();
     let snapshot = reader.transaction().unwrap();
-    let before: i64 = snapshot
-        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
-        .unwrap();
+    let count = |t: &rusqlite::Transaction| -> i64 {
+        t.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&snapshot), 10);
     let run = paced(&bin.url("/hooks/pin"), "p", TOTAL, 1_000_000, 32, kib_json).await;
-    let wal = std::fs::metadata(dir.path().join("events.db-wal"))
-        .unwrap()
-        .len();
+    // Still the old snapshot after the burst: the reader held it throughout.
+    assert_eq!(count(&snapshot), 10);
     drop(snapshot);
     assert!(
         run.failed.is_empty(),
         "not 2xx: {:?}",
         &run.failed[..run.failed.len().min(5)]
-    );
-    assert_eq!(before, 10);
-    assert!(
-        wal > 16 << 20,
-        "the WAL stayed at {wal} bytes: was the snapshot held?"
     );
     assert_eq!(stored(&db).len(), TOTAL + 10);
     assert_eq!(integrity(&db), "ok");
@@ -293,6 +289,39 @@ async fn the_relay_wal_stays_bounded_under_sustained_writes() {
     drop(store);
     thread.join().unwrap();
     assert_eq!(integrity(&db), "ok");
+}
+
+/// Pass: groups that take longer than a restart may wait for the write lock (a slow disk,
+/// simulated by write jobs that each write 1 MiB and then sleep 40 ms in their transaction,
+/// 120 of them back to back) do not keep the WAL from restarting: it stays under 64 MiB. When
+/// a restart only polled for the write lock, every one behind such a group failed and the WAL
+/// took all 120 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_groups_do_not_keep_the_wal_from_restarting() {
+    use hooktap::store::{Change, Durability, Store};
+    const JOBS: usize = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("events.db"), Durability::Normal).unwrap();
+    let wal = WalWatch::start(dir.path().join("events.db-wal"));
+    let writer = store.writer();
+    for _ in 0..JOBS {
+        writer
+            .run(|tx| {
+                tx.execute("CREATE TABLE IF NOT EXISTS scratch (b BLOB)", [])?;
+                for _ in 0..256 {
+                    tx.execute("INSERT INTO scratch VALUES (zeroblob(4096))", [])?;
+                }
+                std::thread::sleep(Duration::from_millis(40));
+                Ok(Change::Reload)
+            })
+            .await
+            .unwrap();
+    }
+    let most = wal.most();
+    eprintln!("WAL beside slow groups: at most {} KiB", most >> 10);
+    assert!(most < 64 << 20, "the WAL grew to {most} bytes");
+    drop(writer);
+    store.close();
 }
 
 /// Samples a WAL file's size every 20 ms on a thread of its own.

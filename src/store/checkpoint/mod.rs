@@ -3,17 +3,20 @@
 //! would wait for it (and the writer's core would do the copying). Here a thread of its own copies the WAL back into the database a
 //! little after commits happen, with `PASSIVE` checkpoints that never block the writer, and
 //! restarts the WAL from its start once it has grown past a bound, with the writer stepping
-//! aside for that moment (see [`State::restarting`]).
+//! aside for that moment (see `gate`).
+
+mod gate;
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
+
+pub(crate) use gate::Checkpointer;
+use gate::Shared;
 
 /// How long commits may pile up before their pages are copied. Short: the writer's latency
 /// suffers from the size of each copy and its fsyncs, not from how often they happen. At
@@ -27,8 +30,8 @@ const INTERVAL: Duration = Duration::from_millis(10);
 /// 256 MiB 72 ms (a bigger rest to copy and sync while the writer waits), 4 MiB more restarts
 /// and a worse p99; 16 MiB gave 4.5 ms, better than never restarting (5.8 ms).
 const RESTART_AFTER_FRAMES: i64 = 4_096;
-/// How long a restart may wait for readers on an older snapshot before it gives up; the writer
-/// waits at most this long for it.
+/// How long a restart may wait for readers on an older snapshot before it gives up (the
+/// writer, held between groups meanwhile, waits as long as the restart takes).
 const RESTART_WAIT: Duration = Duration::from_millis(20);
 /// After a restart that a reader blocked, how long until the next try (doubling while they
 /// keep failing, up to [`RESTART_BACKOFF_MAX`]). A reader holding an old snapshot (a long
@@ -39,6 +42,8 @@ const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(4);
 /// How long the WAL may sit idle before it is cut back to nothing.
 const IDLE: Duration = Duration::from_secs(5);
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the last checkpoint, when the writer is gone, waits for other processes' readers.
+const FINAL_WAIT: Duration = Duration::from_secs(1);
 
 /// What a checkpoint reported.
 struct Report {
@@ -58,92 +63,14 @@ fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Report> {
     })
 }
 
-/// What the writer holds: a way to ask for a checkpoint, and the gate it waits at while the
-/// WAL restarts.
-pub(crate) struct Checkpointer {
-    poke: SyncSender<()>,
-    shared: Arc<Shared>,
-}
-
-impl Checkpointer {
-    /// Tells the thread that a commit happened (a full channel means a checkpoint is already
-    /// due: nothing to add).
-    pub(crate) fn poke(&self) {
-        let _ = self.poke.try_send(());
-    }
-
-    /// Called by the writer before each group: while a restart is under way, wait for it
-    /// (at most [`RESTART_WAIT`]) instead of racing it for the write lock.
-    pub(crate) fn step_aside(&self) {
-        let state = self.shared.lock();
-        let _ = self
-            .shared
-            .changed
-            .wait_timeout_while(state, RESTART_WAIT, |s| s.restarting)
-            .map_err(|e| e.into_inner());
-    }
-
-    /// Has `conn` (the writer's) report the WAL's length after each commit, so that a WAL
-    /// growing fast is checkpointed before the usual interval is up.
-    pub(crate) fn watch(&self, conn: &mut Connection) -> rusqlite::Result<()> {
-        let shared = self.shared.clone();
-        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames| {
-            if i64::from(frames) > RESTART_AFTER_FRAMES && !shared.urgent.swap(true, Relaxed) {
-                // Through the lock, so the wake-up cannot fall between the thread's check of
-                // `urgent` and its wait.
-                drop(shared.lock());
-                shared.changed.notify_all();
-            }
-            Ok(())
-        }))
-    }
-}
-
-/// What the writer and the checkpoint thread share.
-#[derive(Default)]
-struct Shared {
-    state: Mutex<State>,
-    changed: Condvar,
-    /// The WAL has passed the restart bound: checkpoint now, not at the end of the interval.
-    urgent: AtomicBool,
-}
-
-#[derive(Default)]
-struct State {
-    /// The checkpoint thread is restarting the WAL. A restart needs a moment with no write
-    /// transaction; SQLite's busy handler only polls for one (sleeping 1, 2, 5, 10 ms ...),
-    /// and a writer that begins its next group the instant the last one commits never leaves
-    /// it one: the restart then failed most rounds and the WAL grew to hundreds of megabytes.
-    /// So the writer waits while this is set.
-    restarting: bool,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn set_restarting(&self, restarting: bool) {
-        self.lock().restarting = restarting;
-        self.changed.notify_all();
-    }
-
-    /// Sleeps `max`, or less if `early` and the WAL passes the restart bound meanwhile.
-    fn rest(&self, max: Duration, early: bool) {
-        let state = self.lock();
-        let _ = self
-            .changed
-            .wait_timeout_while(state, max, |_| !(early && self.urgent.load(Relaxed)))
-            .map_err(|e| e.into_inner());
-        self.urgent.store(false, Relaxed);
-    }
-}
-
 /// Starts the checkpoint thread on its own connection to `path`. The thread ends, after a last
 /// full checkpoint, when the returned [`Checkpointer`] is dropped.
 pub(crate) fn spawn(path: &Path) -> anyhow::Result<(Checkpointer, JoinHandle<()>)> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // A checkpoint syncs the WAL before copying and the database before the WAL may be reused;
+    // said here rather than left to the build's default.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     let (poke, rx) = sync_channel(1);
     let shared = Arc::new(Shared::default());
     let thread = {
@@ -157,23 +84,33 @@ pub(crate) fn spawn(path: &Path) -> anyhow::Result<(Checkpointer, JoinHandle<()>
 
 fn run(conn: &Connection, rx: &Receiver<()>, shared: &Shared) {
     let mut restarts = Restarts::default();
+    // Commits happened since the WAL was last cut back to nothing.
+    let mut dirty = false;
     loop {
-        match rx.recv_timeout(IDLE) {
-            Ok(()) => {}
-            // Nothing written for a while: give the WAL's disk space back. A WAL restarted
-            // under load keeps its size, so that rewriting it does not allocate file pages
-            // again (cutting it back each time cost the writer 15 % more time per Event).
-            Err(RecvTimeoutError::Timeout) => {
-                // Briefly: a truncate holds new writes back while it waits for readers.
-                let _ = conn.busy_timeout(RESTART_WAIT);
-                let _ = checkpoint(conn, "TRUNCATE");
-                let _ = conn.busy_timeout(BUSY_TIMEOUT);
-                if rx.recv().is_err() {
-                    break;
-                }
+        let poked = if dirty {
+            match rx.recv_timeout(IDLE) {
+                Ok(()) => true,
+                Err(RecvTimeoutError::Timeout) => false,
+                Err(RecvTimeoutError::Disconnected) => break,
             }
-            Err(RecvTimeoutError::Disconnected) => break,
+        } else {
+            match rx.recv() {
+                Ok(()) => true,
+                Err(_) => break,
+            }
+        };
+        if !poked {
+            // Nothing written for a while: give the WAL's disk space back (tried again after
+            // another idle spell if a reader is in the way). Under load a restarted WAL keeps
+            // its size, so that rewriting it does not allocate file pages again (cutting it
+            // back each time cost the writer 15 % more time per Event).
+            dirty = !matches!(
+                exclusive(conn, shared, "TRUNCATE"),
+                Some(Ok(Report { busy: false, .. }))
+            );
+            continue;
         }
+        dirty = true;
         // Rate limit, not synchronisation: let a burst of commits land first.
         shared.rest(INTERVAL, restarts.due());
         while rx.try_recv().is_ok() {}
@@ -181,24 +118,34 @@ fn run(conn: &Connection, rx: &Receiver<()>, shared: &Shared) {
             // Under steady writes a passive checkpoint never catches up with the end of the
             // WAL, and SQLite starts the WAL over only once one has: it would grow without
             // end (2 GB in 8 s at full load). Past a bound, restart it: copy what the writer
-            // added during the first pass, then have the writer pause after its current group,
-            // and copy the few frames left while it waits. The next commit writes from the
-            // start of the file again.
+            // added during the first pass, then hold the writer between two groups and copy
+            // the few frames left. Its next commit writes from the start of the file again.
             Ok(o) if o.frames > RESTART_AFTER_FRAMES && restarts.due() => {
                 let _ = checkpoint(conn, "PASSIVE");
-                let _ = conn.busy_timeout(RESTART_WAIT);
-                shared.set_restarting(true);
-                let restarted = checkpoint(conn, "RESTART");
-                shared.set_restarting(false);
-                let _ = conn.busy_timeout(BUSY_TIMEOUT);
-                restarts.record(matches!(restarted, Ok(Report { busy: false, .. })));
+                // `None`: the writer's group outlasted the hold; try again next round.
+                if let Some(restarted) = exclusive(conn, shared, "RESTART") {
+                    restarts.record(matches!(restarted, Ok(Report { busy: false, .. })));
+                }
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("checkpoint failed (will retry after the next commit): {e}"),
         }
     }
-    // The writer is gone: fold the whole WAL back in and truncate it.
+    // The writer is gone: fold the whole WAL back in and truncate it (briefly: it holds other
+    // processes' writes back while it waits for their readers).
+    let _ = conn.busy_timeout(FINAL_WAIT);
     let _ = checkpoint(conn, "TRUNCATE");
+}
+
+/// Runs a checkpoint in `mode` with the writer held between groups, so that its busy timeout
+/// ([`RESTART_WAIT`]) is spent on readers alone and "busy" means a reader held it back.
+/// `None` if the writer could not be held.
+fn exclusive(conn: &Connection, shared: &Shared, mode: &str) -> Option<rusqlite::Result<Report>> {
+    let _hold = shared.hold()?;
+    let _ = conn.busy_timeout(RESTART_WAIT);
+    let report = checkpoint(conn, mode);
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    Some(report)
 }
 
 /// When the next WAL restart may be tried.
