@@ -16,8 +16,11 @@ pub use crate::tunnel::relay_db::{
 };
 use crate::tunnel::wire::RelayEvent;
 
+/// Answers a job's caller once its group's commit is known.
 type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&Transaction<'_>) -> Done + Send>;
+/// Runs in its group's transaction and returns how to answer; given the reason instead when
+/// the transaction could not begin, it answers at once.
+type Job = Box<dyn FnOnce(Result<&Transaction<'_>, &str>) -> Option<Done> + Send>;
 
 /// A handle to the Relay's writer thread. Every call is committed (with the calls sent beside
 /// it) before it answers.
@@ -61,16 +64,24 @@ impl RelayStore {
         f: impl FnOnce(&Transaction<'_>) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
         let (reply, answer) = oneshot::channel();
+        let failed = |cause: &str| anyhow::anyhow!("cannot write to the relay database: {cause}");
         let job: Job = Box::new(move |t| {
+            let t = match t {
+                Ok(t) => t,
+                Err(cause) => {
+                    let _ = reply.send(Err(failed(cause)));
+                    return None;
+                }
+            };
             // Every job is one statement (or reads), which SQLite undoes by itself on error, so
             // no savepoint is needed to keep a failed job from spoiling its group.
             let result = f(t);
-            Box::new(move |commit: Result<(), String>| {
+            Some(Box::new(move |commit: Result<(), String>| {
                 let _ = reply.send(match commit {
                     Ok(()) => result,
-                    Err(e) => Err(anyhow::anyhow!("cannot write to the relay database: {e}")),
+                    Err(e) => Err(failed(&e)),
                 });
-            })
+            }))
         });
         self.tx
             .send(job)
@@ -247,15 +258,15 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, checkpointer: &Checkpo
             Ok(tx) => tx,
             Err(e) => {
                 let cause = e.to_string();
+                tracing::error!("relay database: {cause}");
                 for job in batch.drain(..) {
-                    drop(job);
-                    tracing::error!("relay database: {cause}");
+                    job(Err(&cause));
                 }
                 checkpointer.end_group();
                 continue;
             }
         };
-        let done: Vec<Done> = batch.drain(..).map(|job| job(&tx)).collect();
+        let done: Vec<Done> = batch.drain(..).filter_map(|job| job(Ok(&tx))).collect();
         let committed = tx.commit().map_err(|e| e.to_string());
         checkpointer.end_group();
         for d in done {

@@ -197,3 +197,39 @@ async fn a_silent_half_open_tunnel_is_noticed_by_ping_and_replaced() {
     assert_eq!(r.status, 201);
     assert_eq!(target.count(), 1);
 }
+
+/// Pass: when the Relay's database cannot begin a write (another process holds it locked past
+/// the busy timeout), the caller gets that reason ("cannot write to the relay database:
+/// database is locked"), not "the writer stopped before answering"; and once the lock is gone
+/// the same store writes again.
+#[tokio::test]
+async fn a_locked_relay_database_says_so() {
+    use hooktap::event::HeaderList;
+    use hooktap::tunnel::relay_store::RelayStore;
+    use hooktap::tunnel::wire::RelayEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    let (store, _thread) = RelayStore::open(&path).unwrap();
+    let ev = |uid: &str| RelayEvent {
+        seq: 0,
+        uid: uid.into(),
+        channel: "alice".into(),
+        received_at: 1,
+        method: "POST".into(),
+        path: "/x".into(),
+        query: None,
+        remote_addr: None,
+        proto: "https".into(),
+        headers: HeaderList::default(),
+        body: bytes::Bytes::from_static(b"{}"),
+    };
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let err = store.insert(ev("a")).await.unwrap_err().to_string();
+    assert!(
+        err.contains("cannot write to the relay database") && err.contains("locked"),
+        "{err}"
+    );
+    other.execute_batch("COMMIT").unwrap();
+    assert!(store.insert(ev("b")).await.is_ok());
+}
