@@ -281,17 +281,15 @@ mod tests {
 
     fn ev(uid: &str, channel: &str) -> RelayEvent {
         RelayEvent {
-            seq: 0,
             uid: uid.into(),
             channel: channel.into(),
             received_at: 1,
             method: "POST".into(),
             path: "/x".into(),
-            query: None,
-            remote_addr: None,
             proto: "https".into(),
             headers: HeaderList(vec![("a".into(), b"1".to_vec())]),
             body: Bytes::from_static(b"{}"),
+            ..RelayEvent::default()
         }
     }
 

@@ -33,7 +33,7 @@ pub const H_ACK: &str = "hooktap-ack";
 const META: [&str; 6] = [H_UID, H_RECEIVED_AT, H_REMOTE, H_PROTO, H_HOP, H_QUEUED];
 
 /// An Event as the Relay holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RelayEvent {
     /// Arrival order on the Relay (0 until stored).
     pub seq: i64,

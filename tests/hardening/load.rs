@@ -237,7 +237,7 @@ async fn a_reader_pinning_the_wal_does_not_stop_capture() {
 /// the relay benchmark.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_wal_stays_bounded_under_sustained_writes() {
-    use hooktap::event::{HeaderList, new_uid};
+    use hooktap::event::new_uid;
     use hooktap::tunnel::relay_store::{Finished, RelayStore};
     use hooktap::tunnel::wire::RelayEvent;
     const TASKS: usize = 32;
@@ -253,17 +253,13 @@ async fn the_relay_wal_stays_bounded_under_sustained_writes() {
             tokio::spawn(async move {
                 for _ in 0..EACH {
                     let ev = RelayEvent {
-                        seq: 0,
                         uid: new_uid(),
                         channel: "bench".into(),
-                        received_at: 1,
                         method: "POST".into(),
                         path: "/hooks".into(),
-                        query: None,
-                        remote_addr: None,
                         proto: "https".into(),
-                        headers: HeaderList(vec![("content-type".into(), b"text/plain".to_vec())]),
                         body: body.clone(),
+                        ..RelayEvent::default()
                     };
                     let seq = store.insert(ev).await.unwrap();
                     assert!(

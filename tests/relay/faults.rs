@@ -204,24 +204,17 @@ async fn a_silent_half_open_tunnel_is_noticed_by_ping_and_replaced() {
 /// the same store writes again.
 #[tokio::test]
 async fn a_locked_relay_database_says_so() {
-    use hooktap::event::HeaderList;
     use hooktap::tunnel::relay_store::RelayStore;
     use hooktap::tunnel::wire::RelayEvent;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("relay.db");
     let (store, _thread) = RelayStore::open(&path).unwrap();
     let ev = |uid: &str| RelayEvent {
-        seq: 0,
         uid: uid.into(),
         channel: "alice".into(),
-        received_at: 1,
         method: "POST".into(),
         path: "/x".into(),
-        query: None,
-        remote_addr: None,
-        proto: "https".into(),
-        headers: HeaderList::default(),
-        body: bytes::Bytes::from_static(b"{}"),
+        ..RelayEvent::default()
     };
     let other = rusqlite::Connection::open(&path).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
