@@ -223,22 +223,30 @@ pub fn hooktap() -> Command {
     cmd
 }
 
+/// `listen --port 0 --no-tui --forward TARGET --db DB`: the arguments every test's `listen`
+/// starts from.
+pub fn listen_args(target: &str, db: &Path) -> Vec<String> {
+    let db = db.to_str().expect("test paths are UTF-8");
+    [
+        "listen",
+        "--port",
+        "0",
+        "--no-tui",
+        "--forward",
+        target,
+        "--db",
+        db,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 impl Binary {
     /// Starts `hooktap listen --port 0 --no-tui --db DB --forward TARGET EXTRA...` and waits for
     /// its "listening on" line.
     pub fn listen(db: &Path, target: &str, extra: &[&str]) -> Binary {
         let mut cmd = hooktap();
-        cmd.args([
-            "listen",
-            "--port",
-            "0",
-            "--no-tui",
-            "--forward",
-            target,
-            "--db",
-        ])
-        .arg(db)
-        .args(extra);
+        cmd.args(listen_args(target, db)).args(extra);
         Binary::spawn(cmd)
     }
 

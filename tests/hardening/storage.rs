@@ -31,16 +31,7 @@ fn listen_on_tmpfs(dir: &Path, target: &str) -> crate::common::Binary {
         .arg("sh")
         .arg(dir)
         .arg(env!("CARGO_BIN_EXE_hooktap"))
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--no-tui",
-            "--forward",
-            target,
-            "--db",
-        ])
-        .arg(dir.join("events.db"))
+        .args(crate::common::listen_args(target, &dir.join("events.db")))
         .env("HOOKTAP_LOG", "error")
         .env("HOME", dir);
     crate::common::Binary::spawn(cmd)

@@ -167,17 +167,7 @@ pub fn listen(db: &Path, target: &str, extra: &[&str], env: &[(&str, &str)]) -> 
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.args([
-        "listen",
-        "--port",
-        "0",
-        "--no-tui",
-        "--forward",
-        target,
-        "--db",
-    ])
-    .arg(db)
-    .args(extra);
+    cmd.args(crate::common::listen_args(target, db)).args(extra);
     Binary::spawn(cmd)
 }
 

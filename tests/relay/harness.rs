@@ -188,29 +188,23 @@ pub fn agent(
     target: &str,
     extra: &[&str],
 ) -> Proc {
-    let mut args: Vec<String> = [
-        "listen",
-        "--port",
-        "0",
-        "--no-tui",
-        "--forward",
-        target,
-        "--db",
-        dir.join(format!("agent-{channel}.db")).to_str().unwrap(),
-        "--relay",
-        &format!("https://localhost:{port}"),
-        "--channel",
-        channel,
-        "--token",
-        token,
-        "--relay-ca",
-        certs.ca.to_str().unwrap(),
-        "--relay-ping",
-        "1s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let db = dir.join(format!("agent-{channel}.db"));
+    let mut args = crate::common::listen_args(target, &db);
+    args.extend(
+        [
+            "--relay",
+            &format!("https://localhost:{port}"),
+            "--channel",
+            channel,
+            "--token",
+            token,
+            "--relay-ca",
+            certs.ca.to_str().unwrap(),
+            "--relay-ping",
+            "1s",
+        ]
+        .map(String::from),
+    );
     if !extra.contains(&"--relay-backoff-min") {
         args.extend(["--relay-backoff-min", "50ms", "--relay-backoff-max", "1s"].map(String::from));
     }
