@@ -92,18 +92,7 @@ impl App {
             }
             Action::Replay | Action::ReplaySigned => {
                 let id = self.selected_or_say()?;
-                let resign = action == Action::ReplaySigned;
-                let how = if resign {
-                    "re-signing and replaying"
-                } else {
-                    "replaying"
-                };
-                self.say(format!("{how} #{id}…"), false);
-                Some(Effect::Job(Job::Replay {
-                    id,
-                    to: None,
-                    resign,
-                }))
+                Some(self.replay(id, None, action == Action::ReplaySigned))
             }
             Action::ReplayTo | Action::ReplaySignedTo => {
                 self.selected_or_say()?;
@@ -201,6 +190,19 @@ impl App {
         id
     }
 
+    /// Says what is about to happen and hands the replay of `id` (to `to`, or the last Target)
+    /// to a worker.
+    fn replay(&mut self, id: i64, to: Option<Target>, resign: bool) -> Effect {
+        let how = if resign {
+            "re-signing and replaying"
+        } else {
+            "replaying"
+        };
+        let whither = to.as_ref().map(|t| format!(" to {t}")).unwrap_or_default();
+        self.say(format!("{how} #{id}{whither}…"), false);
+        Effect::Job(Job::Replay { id, to, resign })
+    }
+
     /// Moves the list selection (keys, wheel), loading pages as needed.
     pub(super) fn move_list(&mut self, delta: isize) -> Option<Effect> {
         let prev = self.list.selected_id();
@@ -282,18 +284,7 @@ impl App {
                 Ok(to) => {
                     self.mode = Mode::Browse;
                     let id = self.selected_or_say()?;
-                    let resign = self.prompt_resign;
-                    let how = if resign {
-                        "re-signing and replaying"
-                    } else {
-                        "replaying"
-                    };
-                    self.say(format!("{how} #{id} to {to}…"), false);
-                    Some(Effect::Job(Job::Replay {
-                        id,
-                        to: Some(to),
-                        resign,
-                    }))
+                    Some(self.replay(id, Some(to), self.prompt_resign))
                 }
                 Err(e) => {
                     self.prompt_error = Some(e);
