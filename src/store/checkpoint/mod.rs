@@ -41,7 +41,6 @@ const RESTART_BACKOFF: Duration = Duration::from_millis(250);
 const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(4);
 /// How long the WAL may sit idle before it is cut back to nothing.
 const IDLE: Duration = Duration::from_secs(5);
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the last checkpoint, when the writer is gone, waits for other processes' readers.
 const FINAL_WAIT: Duration = Duration::from_secs(1);
 
@@ -67,7 +66,8 @@ fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Report> {
 /// full checkpoint, when the returned [`Checkpointer`] is dropped.
 pub(crate) fn spawn(path: &Path) -> anyhow::Result<(Checkpointer, JoinHandle<()>)> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Only `RESTART` and `TRUNCATE` ever wait (a passive checkpoint takes what it can).
+    conn.busy_timeout(RESTART_WAIT)?;
     // A checkpoint syncs the WAL before copying and the database before the WAL may be reused;
     // said here rather than left to the build's default.
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -104,10 +104,7 @@ fn run(conn: &Connection, rx: &Receiver<()>, shared: &Shared) {
             // another idle spell if a reader is in the way). Under load a restarted WAL keeps
             // its size, so that rewriting it does not allocate file pages again (cutting it
             // back each time cost the writer 15 % more time per Event).
-            dirty = !matches!(
-                exclusive(conn, shared, "TRUNCATE"),
-                Some(Ok(Report { busy: false, .. }))
-            );
+            dirty = exclusive(conn, shared, "TRUNCATE") != Some(true);
             continue;
         }
         dirty = true;
@@ -124,7 +121,7 @@ fn run(conn: &Connection, rx: &Receiver<()>, shared: &Shared) {
                 let _ = checkpoint(conn, "PASSIVE");
                 // `None`: the writer's group outlasted the hold; try again next round.
                 if let Some(restarted) = exclusive(conn, shared, "RESTART") {
-                    restarts.record(matches!(restarted, Ok(Report { busy: false, .. })));
+                    restarts.record(restarted);
                 }
             }
             Ok(_) => {}
@@ -138,14 +135,14 @@ fn run(conn: &Connection, rx: &Receiver<()>, shared: &Shared) {
 }
 
 /// Runs a checkpoint in `mode` with the writer held between groups, so that its busy timeout
-/// ([`RESTART_WAIT`]) is spent on readers alone and "busy" means a reader held it back.
-/// `None` if the writer could not be held.
-fn exclusive(conn: &Connection, shared: &Shared, mode: &str) -> Option<rusqlite::Result<Report>> {
+/// ([`RESTART_WAIT`]) is spent on readers alone; whether it went all the way (`false`: a reader
+/// held it back). `None` if the writer could not be held.
+fn exclusive(conn: &Connection, shared: &Shared, mode: &str) -> Option<bool> {
     let _hold = shared.hold()?;
-    let _ = conn.busy_timeout(RESTART_WAIT);
-    let report = checkpoint(conn, mode);
-    let _ = conn.busy_timeout(BUSY_TIMEOUT);
-    Some(report)
+    Some(matches!(
+        checkpoint(conn, mode),
+        Ok(Report { busy: false, .. })
+    ))
 }
 
 /// When the next WAL restart may be tried.
