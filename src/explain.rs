@@ -4,10 +4,10 @@
 
 use crate::event::Event;
 use crate::providers::ayrshare;
-use crate::store::{EventSummary, Reader};
+use crate::store::{EventSummary, Reader, body};
 
-/// How many candidate rows a link lookup reads at most.
-const LINK_CANDIDATES: i64 = 50;
+/// How many bodies that contain the post's id a link lookup parses at most.
+const LINK_CANDIDATES: usize = 50;
 
 /// Notes on an Event, one line each, most important first.
 pub fn notes(
@@ -73,20 +73,32 @@ fn find_post(
     earlier: bool,
 ) -> anyhow::Result<Option<i64>> {
     let sql = if earlier {
-        "SELECT id, body FROM events JOIN bodies ON event_id = id WHERE provider = 'ayrshare' \
-         AND event_type = ?1 AND id < ?2 \
-         AND instr(body, CAST(?3 AS BLOB)) > 0 ORDER BY id LIMIT ?4"
+        "SELECT id, body, encoding, body_size FROM events JOIN bodies ON event_id = id \
+         WHERE provider = 'ayrshare' AND event_type = ?1 AND id < ?2 ORDER BY id"
     } else {
-        "SELECT id, body FROM events JOIN bodies ON event_id = id WHERE provider = 'ayrshare' \
-         AND event_type = ?1 AND id > ?2 \
-         AND instr(body, CAST(?3 AS BLOB)) > 0 ORDER BY id LIMIT ?4"
+        "SELECT id, body, encoding, body_size FROM events JOIN bodies ON event_id = id \
+         WHERE provider = 'ayrshare' AND event_type = ?1 AND id > ?2 ORDER BY id"
     };
+    let needle = memchr::memmem::Finder::new(post.as_bytes());
     let mut stmt = reader.conn().prepare_cached(sql)?;
-    let mut rows = stmt.query((event_type, id, post, LINK_CANDIDATES))?;
+    let mut rows = stmt.query((event_type, id))?;
+    let mut candidates = 0;
     while let Some(row) = rows.next()? {
-        let body: Vec<u8> = row.get(1)?;
+        let encoding: Option<String> = row.get(2)?;
+        let body = body::unpack(
+            row.get(1)?,
+            encoding.as_deref(),
+            row.get::<_, i64>(3)? as u64,
+        )?;
+        if needle.find(&body).is_none() {
+            continue;
+        }
         if ayrshare::post_id(&body).as_deref() == Some(post) {
             return Ok(Some(row.get(0)?));
+        }
+        candidates += 1;
+        if candidates == LINK_CANDIDATES {
+            break;
         }
     }
     Ok(None)

@@ -3,6 +3,8 @@
 
 #[path = "history/live.rs"]
 mod live;
+#[path = "history/stored.rs"]
+mod stored;
 #[path = "history/support.rs"]
 mod support;
 #[path = "history/transfer.rs"]

@@ -17,6 +17,7 @@ pub(super) fn insert_event(
     delivery: Option<&NewDelivery>,
     shape: Option<&Prepared>,
     sha: &[u8; 32],
+    packed: Option<&[u8]>,
 ) -> anyhow::Result<Inserted> {
     if event.ingress == Ingress::Relay
         && let Some(id) = tx
@@ -81,8 +82,14 @@ pub(super) fn insert_event(
             ],
             |r| r.get(0),
         )?;
-    tx.prepare_cached("INSERT INTO bodies (event_id, headers, body) VALUES (?1, ?2, ?3)")?
-        .execute(params![event_id, event.headers.encode(), &event.body[..]])?;
+    let (body, encoding) = match packed {
+        Some(packed) => (packed, Some(super::body::LZ4)),
+        None => (&event.body[..], None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO bodies (event_id, headers, body, encoding) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![event_id, event.headers.encode(), body, encoding])?;
     super::drift::record(tx, event_id, event, shape)?;
     let delivery_id = match delivery {
         Some(d) => Some(insert_delivery(tx, event_id, d)?),

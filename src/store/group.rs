@@ -111,12 +111,14 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> anyhow::Result<Done> {
             delivery,
             shape,
             sha,
+            packed,
         } => Done::Inserted(apply::insert_event(
             tx,
             event,
             delivery.as_ref(),
             shape.as_deref(),
             sha,
+            packed.as_deref(),
         )?),
         Op::StartDelivery { event_id, delivery } => {
             Done::Started(apply::start_delivery(tx, *event_id, delivery)?)

@@ -2,6 +2,7 @@
 //! readers open their own connections; a bus announces what has been committed.
 
 mod apply;
+pub mod body;
 pub(crate) mod checkpoint;
 pub mod drift;
 mod group;

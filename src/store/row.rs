@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use rusqlite::Row;
+use rusqlite::types::Type;
 use serde::Serialize;
 
 use crate::event::{
@@ -102,7 +103,7 @@ impl EventSummary {
 }
 
 /// The columns [`event_from_row`] reads after the summary columns, from `bodies`.
-pub const EVENT_EXTRA_COLUMNS: &str = "bodies.headers, bodies.body";
+pub const EVENT_EXTRA_COLUMNS: &str = "bodies.headers, bodies.body, bodies.encoding";
 
 /// The `FROM` clause for full Events: `events` joined with their `bodies`.
 pub const EVENT_FROM: &str = "events JOIN bodies ON bodies.event_id = events.id";
@@ -112,7 +113,9 @@ pub const EVENT_FROM: &str = "events JOIN bodies ON bodies.event_id = events.id"
 pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> {
     let summary = EventSummary::from_row(row)?;
     let headers: Vec<u8> = row.get(23)?;
-    let body: Vec<u8> = row.get(24)?;
+    let encoding: Option<String> = row.get(25)?;
+    let body = super::body::unpack(row.get(24)?, encoding.as_deref(), summary.body_size)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(24, Type::Blob, e.into()))?;
     let event = Event {
         uid: summary.uid.clone(),
         received_at: summary.received_at,

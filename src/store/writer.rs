@@ -52,8 +52,9 @@ pub(super) enum Op {
         event: Box<Event>,
         delivery: Option<NewDelivery>,
         shape: Option<Box<Prepared>>,
-        /// The body's SHA-256, hashed on the caller's task like the shape.
+        /// The body's SHA-256 and its compressed form, made on the caller's task like the shape.
         sha: [u8; 32],
+        packed: Option<Vec<u8>>,
     },
     StartDelivery {
         event_id: i64,
@@ -124,11 +125,13 @@ impl Writer {
         // Shaping the body is the costly part of drift: do it here, on the caller's task.
         let shape = super::drift::prepare(&event).map(Box::new);
         let sha = event.body_sha256();
+        let packed = super::body::pack(&event.body);
         let op = Op::InsertEvent {
             event: Box::new(event),
             delivery,
             shape,
             sha,
+            packed,
         };
         self.call(|reply| Command::Write {
             op,

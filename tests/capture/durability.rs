@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::common::{Behaviour, Binary, TestTarget, eventually};
-use hooktap::store::Reader;
+use hooktap::store::{Reader, body};
 
 /// Pass: every request whose sender got a 2xx before the `kill -9` is in the Store with its
 /// exact body, and `PRAGMA integrity_check` says ok.
@@ -60,9 +60,14 @@ async fn kill_9_loses_no_acknowledged_event() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    let mut stmt = conn.prepare("SELECT body FROM bodies").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT body, encoding, body_size FROM bodies JOIN events ON id = event_id")
+        .unwrap();
     let stored: HashSet<String> = stmt
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .query_map([], |r| {
+            let encoding: Option<String> = r.get(1)?;
+            Ok(body::unpack(r.get(0)?, encoding.as_deref(), r.get::<_, i64>(2)? as u64).unwrap())
+        })
         .unwrap()
         .map(|b| String::from_utf8(b.unwrap()).unwrap())
         .collect();

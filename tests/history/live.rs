@@ -94,11 +94,22 @@ fn listen_keep_prunes_the_oldest_in_the_background() {
 fn listen_max_db_size_prunes_the_oldest() {
     let (_dir, db) = temp_db();
     let target = Target::start();
-    let big = "x".repeat(16 * 1024);
+    // Bodies that do not compress, so the Store really holds 16 KiB for each.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut noise = || {
+        (0..16 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect::<Vec<u8>>()
+    };
     fill(
         &db,
         (0..100)
-            .map(|_| (event("x", None, "/old", big.as_bytes()), None))
+            .map(|_| (event("x", None, "/old", &noise()), None))
             .collect(),
     );
     let (mut child, _addr) = listen(&db, &target.url, &["--max-db-size", "512KiB"]);

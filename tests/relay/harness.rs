@@ -8,6 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use hooktap::event::HeaderList;
+use hooktap::store::body;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hooktap");
 
@@ -235,17 +236,20 @@ pub struct Stored {
 pub fn relay_events(dir: &Path) -> Vec<Stored> {
     read(
         &dir.join("relay.db"),
-        "SELECT uid, headers, body, state FROM events ORDER BY seq",
+        "SELECT uid, headers, body, state, NULL, length(body) FROM events ORDER BY seq",
     )
 }
 
 pub fn agent_events(dir: &Path, channel: &str) -> Vec<Stored> {
     read(
         &dir.join(format!("agent-{channel}.db")),
-        "SELECT uid, headers, body, ingress FROM events JOIN bodies ON event_id = id ORDER BY id",
+        "SELECT uid, headers, body, ingress, encoding, body_size \
+         FROM events JOIN bodies ON event_id = id ORDER BY id",
     )
 }
 
+/// Reads rows of `uid, headers, body, extra, encoding, body size` (the agent's Store may keep
+/// bodies compressed).
 fn read(path: &Path, sql: &str) -> Vec<Stored> {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
@@ -254,7 +258,12 @@ fn read(path: &Path, sql: &str) -> Vec<Stored> {
         Ok(Stored {
             uid: r.get(0)?,
             headers: HeaderList::decode(&r.get::<_, Vec<u8>>(1)?).unwrap(),
-            body: r.get(2)?,
+            body: body::unpack(
+                r.get(2)?,
+                r.get::<_, Option<String>>(4)?.as_deref(),
+                r.get::<_, i64>(5)? as u64,
+            )
+            .unwrap(),
             extra: r.get(3)?,
         })
     })
