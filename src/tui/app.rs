@@ -5,7 +5,7 @@
 use ratatui::text::Line;
 
 pub use super::clock::Clock;
-use super::data::{Clip, CopyWhat, Detail, Job, Query, Reply};
+use super::data::{CopyWhat, Detail, Job, Query, Reply};
 use super::input::Input;
 use super::keymap::{Action, Context, Press};
 use super::layout::{self, Areas, Pane, Shape};
@@ -14,75 +14,13 @@ use crate::event::Micros;
 use crate::filter::{self, Filter, FilterError};
 use crate::forward::Target;
 use crate::store::{Change, EventSummary};
+pub use msg::{Effect, Msg};
+pub use screen::{Focus, Message, Mode, Tab};
 
 /// How long a message stays in the footer.
 const MESSAGE_FOR: Micros = 6_000_000;
 /// Lines one mouse wheel step scrolls.
 const WHEEL: isize = 3;
-
-/// What the screen is doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Moving through the list and the detail pane.
-    Browse,
-    /// Typing a filter after `/`.
-    Filter,
-    /// Typing the URL for `R`.
-    Prompt,
-    /// The key table (`?`).
-    Help,
-}
-
-/// Which pane the keys move.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Focus {
-    /// The Event list.
-    List,
-    /// The detail pane.
-    Detail,
-}
-
-/// The detail pane's tabs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tab {
-    /// What the Event means and what hooktap noticed.
-    Summary,
-    /// Headers in order, then the body.
-    Request,
-    /// The picked Delivery's answer or error.
-    Response,
-    /// Every Delivery, and the diff of two.
-    Deliveries,
-}
-
-impl Tab {
-    /// Every tab, in order.
-    pub const ALL: [Tab; 4] = [Tab::Summary, Tab::Request, Tab::Response, Tab::Deliveries];
-
-    /// The title in the tab bar.
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Summary => "Summary",
-            Tab::Request => "Request",
-            Tab::Response => "Response",
-            Tab::Deliveries => "Deliveries",
-        }
-    }
-
-    /// The title on a narrow screen.
-    pub fn short(self) -> &'static str {
-        match self {
-            Tab::Summary => "Sum",
-            Tab::Request => "Req",
-            Tab::Response => "Resp",
-            Tab::Deliveries => "Deliv",
-        }
-    }
-
-    fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-}
 
 /// What does not change while the screen is up: where webhooks arrive and go.
 #[derive(Clone, Debug, Default)]
@@ -112,74 +50,6 @@ pub struct Stats {
     pub rate: f64,
     rate_mark: Micros,
     rate_count: u64,
-}
-
-/// A line in the footer for a few seconds.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Message {
-    /// What happened.
-    pub text: String,
-    /// Shown in red.
-    pub error: bool,
-    /// When it goes away.
-    pub until: Micros,
-}
-
-/// Facts and intents the app reacts to.
-#[derive(Debug)]
-pub enum Msg {
-    /// A key, as the keymap read it.
-    Key(Press),
-    /// The clock moved on (every 250 ms): the time now.
-    Tick(Micros),
-    /// The terminal's new width and height.
-    Resize(u16, u16),
-    /// The mouse wheel over a screen position.
-    Wheel {
-        /// Towards the top.
-        up: bool,
-        /// Where the mouse is.
-        column: u16,
-        /// Where the mouse is.
-        row: u16,
-    },
-    /// A committed change from the Store's bus.
-    Bus(Change),
-    /// The bus dropped changes (the screen fell behind): reload from the Store.
-    Lagged,
-    /// A worker's answer.
-    Data(Reply),
-    /// A status line (Tunnel state, demo progress) changed.
-    Line(usize, String),
-    /// Whether the Target accepts connections.
-    TargetUp(bool),
-    /// How an effect the loop carried out went.
-    Notice {
-        /// What happened.
-        text: String,
-        /// It went wrong.
-        error: bool,
-    },
-}
-
-/// What the loop must do for the app.
-#[derive(Debug, PartialEq)]
-pub enum Effect {
-    /// Read a page of the list.
-    Query(Query),
-    /// Hand work to the job thread (detail, replay, edit, copy).
-    Job(Job),
-    /// Suspend the screen and edit `text` (the raw request of Event `id`) in $EDITOR.
-    Editor {
-        /// The Event edited.
-        id: i64,
-        /// Its raw request.
-        text: String,
-    },
-    /// Put this on the clipboard (OSC 52) and in a file.
-    Clipboard(Clip),
-    /// Leave the screen.
-    Quit,
 }
 
 /// The whole state of the screen.
@@ -423,3 +293,5 @@ impl App {
 
 mod bus;
 mod keys;
+mod msg;
+mod screen;
