@@ -12,10 +12,12 @@ pub mod app;
 pub mod clipboard;
 pub mod clock;
 pub mod data;
+mod frames;
 pub mod input;
 pub mod json;
 pub mod keymap;
 pub mod layout;
+mod sources;
 mod terminal;
 pub mod text;
 pub mod theme;
@@ -29,14 +31,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{Event, MouseEventKind};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{MissedTickBehavior, interval, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use self::app::{App, Clock, Effect, Info, Msg};
 use self::data::{Job, Reply, Sending, Workers};
+use self::frames::Frames;
+use self::sources::{next_change, probe, to_msg, try_change};
 use self::terminal::Term;
 use crate::event::now_micros;
 use crate::forward::{Forwarder, Target};
@@ -48,8 +51,6 @@ pub use self::terminal::restore;
 const FRAME: Duration = Duration::from_millis(33);
 /// How often the clock, the rate and pending refreshes are looked at.
 const TICK: Duration = Duration::from_millis(250);
-/// How often the Target is checked for accepting connections.
-const PROBE_EVERY: Duration = Duration::from_secs(3);
 /// The most messages handled before a frame is drawn.
 const BATCH: usize = 4096;
 /// While Events arrive, the detail pane loads the one they select at most this often (a key
@@ -223,53 +224,6 @@ async fn run_inner(mut setup: Setup, main: tokio::runtime::Handle) -> anyhow::Re
     Ok(())
 }
 
-/// Frame timings, for `HOOKTAP_LOG=hooktap::tui=debug` (BENCHMARKS.md's figures).
-struct Frames {
-    started: Instant,
-    count: u64,
-    total: Duration,
-    max: Duration,
-    first_rows: bool,
-}
-
-impl Frames {
-    fn new() -> Frames {
-        Frames {
-            started: Instant::now(),
-            count: 0,
-            total: Duration::ZERO,
-            max: Duration::ZERO,
-            first_rows: false,
-        }
-    }
-
-    fn draw(&mut self, term: &mut Term, app: &App) -> anyhow::Result<()> {
-        let at = Instant::now();
-        term.draw(app)?;
-        let took = at.elapsed();
-        self.count += 1;
-        self.total += took;
-        self.max = self.max.max(took);
-        if !self.first_rows && app.list.loaded {
-            self.first_rows = true;
-            tracing::debug!(
-                "first frame with Events drawn {:.1} ms after the UI started",
-                self.started.elapsed().as_secs_f64() * 1e3
-            );
-        }
-        Ok(())
-    }
-
-    fn report(&self) {
-        tracing::debug!(
-            "{} frames, draw mean {:.2} ms, max {:.2} ms",
-            self.count,
-            self.total.as_secs_f64() * 1e3 / self.count.max(1) as f64,
-            self.max.as_secs_f64() * 1e3
-        );
-    }
-}
-
 /// The loop's own state: the workers and what was last asked of them.
 struct Loop<'a> {
     workers: &'a mut Workers,
@@ -337,78 +291,6 @@ fn in_place<T>(f: impl FnOnce() -> T) -> T {
     match Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
-    }
-}
-
-/// A terminal event as a message, given what the keys mean right now.
-fn to_msg(app: &App, event: Event) -> Option<Msg> {
-    match event {
-        Event::Key(key) => keymap::lookup(app.context(), key).map(Msg::Key),
-        Event::Mouse(m) => match m.kind {
-            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => Some(Msg::Wheel {
-                up: m.kind == MouseEventKind::ScrollUp,
-                column: m.column,
-                row: m.row,
-            }),
-            _ => None,
-        },
-        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
-        _ => None,
-    }
-}
-
-fn bus_msg(change: Result<Change, RecvError>) -> Option<Msg> {
-    match change {
-        Ok(c) => Some(Msg::Bus(c)),
-        // The screen fell behind: it reloads from the Store; capture never waits for it.
-        Err(RecvError::Lagged(n)) => {
-            tracing::debug!("the screen fell behind by {n} changes; reloading from the Store");
-            Some(Msg::Lagged)
-        }
-        Err(RecvError::Closed) => None,
-    }
-}
-
-async fn next_change(bus: &mut Option<broadcast::Receiver<Change>>) -> Option<Msg> {
-    match bus {
-        Some(rx) => {
-            let change = rx.recv().await;
-            if matches!(change, Err(RecvError::Closed)) {
-                *bus = None;
-            }
-            bus_msg(change)
-        }
-        None => std::future::pending().await,
-    }
-}
-
-fn try_change(bus: &mut Option<broadcast::Receiver<Change>>) -> Option<Option<Msg>> {
-    use tokio::sync::broadcast::error::TryRecvError;
-    let rx = bus.as_mut()?;
-    match rx.try_recv() {
-        Ok(c) => Some(Some(Msg::Bus(c))),
-        Err(TryRecvError::Lagged(n)) => {
-            tracing::debug!("the screen fell behind by {n} changes; reloading from the Store");
-            Some(Some(Msg::Lagged))
-        }
-        Err(TryRecvError::Empty) => None,
-        Err(TryRecvError::Closed) => {
-            *bus = None;
-            None
-        }
-    }
-}
-
-/// Tells, every few seconds, whether the Target accepts TCP connections.
-async fn probe(target: Target, out: mpsc::Sender<bool>, stop: CancellationToken) {
-    loop {
-        if out.send(target.accepts_connections().await).await.is_err() {
-            return;
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(PROBE_EVERY) => {}
-        }
     }
 }
 
