@@ -82,10 +82,7 @@ pub(super) fn insert_event(
             ],
             |r| r.get(0),
         )?;
-    let (body, encoding) = match packed {
-        Some(packed) => (packed, Some(super::body::LZ4)),
-        None => (&event.body[..], None),
-    };
+    let (body, encoding) = stored_form(&event.body, packed);
     tx.prepare_cached(
         "INSERT INTO bodies (event_id, headers, body, encoding) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -162,10 +159,12 @@ pub(super) fn finish_delivery(
     event_id: i64,
     kind: DeliveryKind,
     r: &DeliveryResult,
+    packed: Option<&[u8]>,
 ) -> anyhow::Result<Arc<EventSummary>> {
+    let (body, encoding) = stored_form(&r.body, packed);
     tx.prepare_cached(
         "UPDATE deliveries SET duration_us = ?1, outcome = ?2, status = ?3, error = ?4, \
-         headers = ?5, body = ?6 WHERE id = ?7",
+         headers = ?5, body = ?6, encoding = ?7 WHERE id = ?8",
     )?
     .execute(params![
         r.duration_us,
@@ -173,7 +172,8 @@ pub(super) fn finish_delivery(
         r.status,
         r.error,
         r.headers.encode(),
-        &r.body[..],
+        body,
+        encoding,
         id
     ])?;
     let sql = format!(
@@ -192,4 +192,12 @@ pub(super) fn finish_delivery(
         EventSummary::from_row,
     )?;
     Ok(Arc::new(summary))
+}
+
+/// What goes into a body column and its `encoding`: the compressed form when there is one.
+fn stored_form<'a>(body: &'a [u8], packed: Option<&'a [u8]>) -> (&'a [u8], Option<&'static str>) {
+    match packed {
+        Some(packed) => (packed, Some(super::body::LZ4)),
+        None => (body, None),
+    }
 }

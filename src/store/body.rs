@@ -1,53 +1,76 @@
-//! How the Store keeps request bodies: LZ4-compressed when that saves at least an eighth (JSON
-//! webhooks shrink to a third or so), as received otherwise. A 2 KB body kept as is fills a
-//! 4 KiB page on its own; compressed, several share one. Fewer pages to write to the WAL, to
-//! checkpoint and to keep on disk; the bytes handed back are always the bytes received.
+//! How the Store keeps bodies (requests in `bodies`, answers in `deliveries`): LZ4-compressed
+//! when that saves at least an eighth (JSON webhooks shrink to a third or so, a framework's HTML
+//! error page to a fifth), as received otherwise. A 2 KB body kept as is fills a 4 KiB page on
+//! its own; compressed, several share one. Fewer pages to write to the WAL, to checkpoint and
+//! to keep on disk; the bytes handed back are always the bytes received.
 //!
-//! `bodies.encoding` says which: `NULL` for the bytes as received, `'lz4'` for an LZ4 block
-//! (no frame, no size prefix) that decompresses to exactly `events.body_size` bytes.
+//! The `encoding` column beside each body says which: `NULL` for the bytes as received, `'lz4'`
+//! for an LZ4 block after its decompressed length (4 bytes, little-endian).
 
-/// The `bodies.encoding` of an LZ4 block.
+/// The `encoding` of an LZ4 block after its length.
 pub const LZ4: &str = "lz4";
 
 /// Bodies shorter than this are kept as they are: they share pages already.
 const MIN_SIZE: usize = 256;
 
-/// LZ4 never expands data more than this (a run of one byte), so a stored size beyond
+/// LZ4 never expands data more than this (a run of one byte), so a stated length beyond
 /// `stored * MAX_RATIO` is a damaged row, not a reason to allocate gigabytes.
 const MAX_RATIO: u64 = 255;
 
+/// Bodies longer than this are first tried on their first this many bytes: a large upload that
+/// does not compress (an image, an archive) costs one small try, not a full copy.
+const PROBE: usize = 64 << 10;
+
 /// The compressed form of `body`, or `None` when it is better kept as received.
 pub fn pack(body: &[u8]) -> Option<Vec<u8>> {
-    if body.len() < MIN_SIZE {
+    if body.len() < MIN_SIZE || body.len() > u32::MAX as usize {
         return None;
     }
-    let packed = lz4_flex::block::compress(body);
-    (packed.len() <= body.len() - body.len() / 8).then_some(packed)
+    if body.len() > PROBE && !pays(PROBE, lz4_flex::block::compress(&body[..PROBE]).len()) {
+        return None;
+    }
+    let mut packed = lz4_flex::block::compress_prepend_size(body);
+    if !pays(body.len(), packed.len()) {
+        return None;
+    }
+    // The buffer was sized for the worst case; it waits in the writer's queue, so give the
+    // rest back.
+    packed.shrink_to_fit();
+    Some(packed)
 }
 
-/// The body as received, from its stored form (`size` is `events.body_size`).
-pub fn unpack(stored: Vec<u8>, encoding: Option<&str>, size: u64) -> Result<Vec<u8>, Damaged> {
+/// Whether `packed` bytes for `len` save at least an eighth.
+fn pays(len: usize, packed: usize) -> bool {
+    packed <= len - len / 8
+}
+
+/// The body as received, from its stored form and `encoding`.
+pub fn unpack(stored: Vec<u8>, encoding: Option<&str>) -> Result<Vec<u8>, Damaged> {
     match encoding {
         None => Ok(stored),
-        Some(LZ4) if size <= (stored.len() as u64 + 16) * MAX_RATIO => {
-            lz4_flex::block::decompress(&stored, size as usize)
+        Some(LZ4) => {
+            let size = stored
+                .first_chunk::<4>()
+                .map(|b| u64::from(u32::from_le_bytes(*b)))
+                .ok_or(Damaged::Lz4)?;
+            if size > (stored.len() as u64 + 16) * MAX_RATIO {
+                return Err(Damaged::Lz4);
+            }
+            lz4_flex::block::decompress_size_prepended(&stored)
                 .ok()
                 .filter(|body| body.len() as u64 == size)
-                .ok_or(Damaged::Lz4 { size })
+                .ok_or(Damaged::Lz4)
         }
-        Some(LZ4) => Err(Damaged::Lz4 { size }),
         Some(other) => Err(Damaged::Encoding(other.into())),
     }
 }
 
-/// A stored body that cannot be read back.
+/// A stored body that cannot be read back; callers say whose ("the body of Event #5 ...").
 #[derive(Debug, thiserror::Error)]
 pub enum Damaged {
-    #[error("a stored body does not decompress to its {size} bytes: the Store is damaged")]
-    Lz4 { size: u64 },
-    #[error(
-        "a stored body has the encoding {0:?}, which this hooktap does not know: upgrade hooktap"
-    )]
+    #[error("does not decompress: the Store is damaged")]
+    Lz4,
+    #[error("is stored with the encoding {0:?}, which this hooktap does not know: upgrade hooktap")]
     Encoding(String),
 }
 
@@ -76,7 +99,7 @@ mod tests {
             packed.len(),
             body.len()
         );
-        let back = unpack(packed, Some(LZ4), body.len() as u64).unwrap();
+        let back = unpack(packed, Some(LZ4)).unwrap();
         assert_eq!(back, body);
     }
 
@@ -88,37 +111,51 @@ mod tests {
             include_bytes!("../../assets/ayrshare/batch.json"),
         ] {
             let packed = pack(sample).expect("a sample compresses");
-            let back = unpack(packed, Some(LZ4), sample.len() as u64).unwrap();
+            let back = unpack(packed, Some(LZ4)).unwrap();
             assert_eq!(back, sample);
         }
     }
 
-    #[test]
-    fn small_and_incompressible_bodies_are_kept_as_received() {
-        assert_eq!(pack(br#"{"action":"feed"}"#), None);
-        // Bytes from a simple generator: no repeats for LZ4 to find.
+    /// Bytes from a simple generator: no repeats for LZ4 to find.
+    fn noise(len: usize) -> Vec<u8> {
         let mut x: u32 = 0x9e37_79b9;
-        let noise: Vec<u8> = (0..4096)
+        (0..len)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
                 x as u8
             })
-            .collect();
-        assert_eq!(pack(&noise), None);
-        assert_eq!(unpack(noise.clone(), None, 4096).unwrap(), noise);
+            .collect()
+    }
+
+    #[test]
+    fn small_and_incompressible_bodies_are_kept_as_received() {
+        assert_eq!(pack(br#"{"action":"feed"}"#), None);
+        let noise = noise(4096);
+        assert!(pack(&noise).is_none());
+        assert_eq!(unpack(noise.clone(), None).unwrap(), noise);
+        // A large body is judged by its start: noise first, then text, stays as received.
+        let mut upload = self::noise(PROBE + 1000);
+        upload.extend(json(4000));
+        assert!(pack(&upload).is_none());
+        let text = json(4000);
+        assert!(text.len() > PROBE && pack(&text).is_some());
     }
 
     #[test]
     fn damaged_rows_are_errors_not_panics_or_huge_allocations() {
         let body = json(10);
         let packed = pack(&body).unwrap();
-        let size = body.len() as u64;
-        assert!(unpack(packed.clone(), Some(LZ4), size + 1).is_err());
-        assert!(unpack(packed[..packed.len() / 2].to_vec(), Some(LZ4), size).is_err());
-        assert!(unpack(packed.clone(), Some(LZ4), u64::MAX).is_err());
-        let err = unpack(packed, Some("zstd"), size).unwrap_err();
+        assert!(unpack(packed[..packed.len() / 2].to_vec(), Some(LZ4)).is_err());
+        assert!(unpack(packed[..3].to_vec(), Some(LZ4)).is_err());
+        let mut longer = packed.clone();
+        longer[..4].copy_from_slice(&(body.len() as u32 + 1).to_le_bytes());
+        assert!(unpack(longer, Some(LZ4)).is_err());
+        let mut huge = packed.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(unpack(huge, Some(LZ4)).is_err());
+        let err = unpack(packed, Some("zstd")).unwrap_err();
         assert!(err.to_string().contains("upgrade hooktap"), "{err}");
     }
 }

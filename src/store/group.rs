@@ -128,7 +128,15 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> anyhow::Result<Done> {
             event_id,
             kind,
             result,
-        } => Done::Finished(apply::finish_delivery(tx, *id, *event_id, *kind, result)?),
+            packed,
+        } => Done::Finished(apply::finish_delivery(
+            tx,
+            *id,
+            *event_id,
+            *kind,
+            result,
+            packed.as_deref(),
+        )?),
     })
 }
 

@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 use rusqlite::Row;
-use rusqlite::types::Type;
 use serde::Serialize;
 
 use crate::event::{
@@ -114,8 +113,8 @@ pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> 
     let summary = EventSummary::from_row(row)?;
     let headers: Vec<u8> = row.get(23)?;
     let encoding: Option<String> = row.get(25)?;
-    let body = super::body::unpack(row.get(24)?, encoding.as_deref(), summary.body_size)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(24, Type::Blob, e.into()))?;
+    let body = super::body::unpack(row.get(24)?, encoding.as_deref())
+        .map_err(|e| damaged(format!("the body of Event #{} {e}", summary.id)))?;
     let event = Event {
         uid: summary.uid.clone(),
         received_at: summary.received_at,
@@ -139,16 +138,27 @@ pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> 
     Ok((summary, event))
 }
 
+/// A body that cannot be read back, saying whose it is (SQLite's own word for it follows in
+/// the error's chain: "database disk image is malformed").
+fn damaged(what: String) -> rusqlite::Error {
+    let corrupt = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT);
+    rusqlite::Error::SqliteFailure(corrupt, Some(what))
+}
+
 /// The columns [`delivery_from_row`] reads.
-pub const DELIVERY_COLUMNS: &str =
-    "id, event_id, kind, target, started_at, duration_us, outcome, status, error, headers, body";
+pub const DELIVERY_COLUMNS: &str = "id, event_id, kind, target, started_at, duration_us, outcome, status, error, headers, body, \
+     encoding";
 
 /// Reads a row selected with [`DELIVERY_COLUMNS`].
 pub fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     let kind: String = row.get(2)?;
     let outcome: String = row.get(6)?;
     let headers: Vec<u8> = row.get(9)?;
-    let body: Vec<u8> = row.get(10)?;
+    let encoding: Option<String> = row.get(11)?;
+    let body = super::body::unpack(row.get(10)?, encoding.as_deref()).map_err(|e| {
+        let (id, event): (i64, i64) = (row.get(0).unwrap_or(0), row.get(1).unwrap_or(0));
+        damaged(format!("the answer of Delivery #{id} (Event #{event}) {e}"))
+    })?;
     Ok(Delivery {
         id: row.get(0)?,
         event_id: row.get(1)?,

@@ -71,9 +71,10 @@ const MIGRATIONS: &[&str] = &[
     // dense walk from the newest id (no bodies read, no sort), whatever the terms combine.
     "CREATE INDEX events_scan ON events(id, received_at, provider, event_type, status, outcome,
         signature, replayed, method, path);",
-    // 4: Bodies compressed when that pays (see `store::body`): NULL for the bytes as received,
-    // 'lz4' for an LZ4 block of `events.body_size` bytes.
-    "ALTER TABLE bodies ADD COLUMN encoding TEXT;",
+    // 4: Bodies (requests and answers) compressed when that pays (see `store::body`): NULL for
+    // the bytes as received, 'lz4' for an LZ4 block after its length.
+    "ALTER TABLE bodies ADD COLUMN encoding TEXT;
+    ALTER TABLE deliveries ADD COLUMN encoding TEXT;",
 ];
 
 /// The schema version this build writes.

@@ -65,6 +65,8 @@ pub(super) enum Op {
         event_id: i64,
         kind: DeliveryKind,
         result: Box<DeliveryResult>,
+        /// The answer's body compressed, made on the caller's task.
+        packed: Option<Vec<u8>>,
     },
 }
 
@@ -162,11 +164,13 @@ impl Writer {
         kind: DeliveryKind,
         result: DeliveryResult,
     ) -> anyhow::Result<Arc<EventSummary>> {
+        let packed = super::body::pack(&result.body);
         let op = Op::FinishDelivery {
             id,
             event_id,
             kind,
             result: Box::new(result),
+            packed,
         };
         self.call(|reply| Command::Write {
             op,

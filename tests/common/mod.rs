@@ -410,4 +410,13 @@ impl Rng {
     pub fn between(&mut self, low: u64, high: u64) -> u64 {
         low + self.next() % (high - low + 1)
     }
+
+    /// `len` random letters and digits: text the Store cannot compress, for tests about how
+    /// much it holds (a repeated letter shrinks to almost nothing).
+    pub fn letters(&mut self, len: usize) -> String {
+        const SET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        (0..len)
+            .map(|_| SET[self.below(SET.len() as u64) as usize] as char)
+            .collect()
+    }
 }

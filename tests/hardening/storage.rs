@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::common::Rng;
 use crate::support::{Sink, client, integrity, require, send, stored};
 
 /// Starts `listen` in its own mount namespace with an 8 MiB tmpfs mounted on `dir` (so the
@@ -69,11 +70,10 @@ async fn a_full_disk_answers_503_and_capture_recovers() {
     let url = bin.url("/hooks/f8");
     let c = client();
     let mut acked = Vec::new();
+    // Padding the Store cannot compress, so each Event needs 16 KiB of new room.
     let body = |n: usize| {
-        Bytes::from(format!(
-            "{{\"n\":{n},\"pad\":\"{}\"}}",
-            "p".repeat(16 << 10)
-        ))
+        let pad = Rng(n as u64).letters(16 << 10);
+        Bytes::from(format!("{{\"n\":{n},\"pad\":\"{pad}\"}}"))
     };
     for n in 0..5 {
         let id = format!("before-{n}");

@@ -1,8 +1,9 @@
-//! How the Store keeps bodies: JSON compressed on disk, always read back byte for byte.
+//! How the Store keeps bodies, the requests' and the app's answers: compressed on disk when
+//! that pays, always read back byte for byte.
 
 use serde_json::Value;
 
-use crate::support::{event, fill, ids, ok, temp_db};
+use crate::support::{answer, event, fill, ids, ok, temp_db};
 
 #[test]
 fn json_bodies_are_kept_compressed_and_read_back_exactly() {
@@ -59,5 +60,98 @@ fn json_bodies_are_kept_compressed_and_read_back_exactly() {
         ids(&found),
         vec![got[0]],
         "a body search reads compressed bodies"
+    );
+}
+
+#[test]
+fn an_error_page_from_the_app_is_kept_compressed_and_shown_exactly() {
+    let (_dir, db) = temp_db();
+    // What a web framework's debug page looks like to a webhook sender: a lot of repetitive HTML.
+    let frames: String = (0..200)
+        .map(|i| {
+            format!("<tr><td>app/handlers.py</td><td>line {i}</td><td>handle_webhook</td></tr>\n")
+        })
+        .collect();
+    let page =
+        format!("<html><body><h1>KeyError at /hooks/x</h1><table>{frames}</table></body></html>");
+    let got = fill(
+        &db,
+        vec![(
+            event("x", None, "/hooks/x", b"{}"),
+            Some(("http://127.0.0.1:9", answer(Some(500), &page))),
+        )],
+    );
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (encoding, stored): (Option<String>, i64) = conn
+        .query_row("SELECT encoding, length(body) FROM deliveries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(encoding.as_deref(), Some("lz4"));
+    assert!(stored * 5 < page.len() as i64, "{stored} of {}", page.len());
+
+    let shown: Value =
+        serde_json::from_str(&ok(&db, &["show", &got[0].to_string(), "--json"])).unwrap();
+    assert_eq!(shown["deliveries"][0]["status"], 500);
+    assert_eq!(shown["deliveries"][0]["body"], page.as_str());
+}
+
+#[test]
+fn a_damaged_body_is_named_and_does_not_hide_other_events_links() {
+    let (_dir, db) = temp_db();
+    let scheduled = include_str!("../../assets/ayrshare/scheduled.json");
+    let published = include_str!("../../assets/ayrshare/scheduled-tiktok-published.json");
+    let post = "Qm7xT2pLk9VbR4sNw8Ze";
+    assert!(scheduled.contains(post) && published.contains(post));
+    let other = scheduled.replace(post, "Zz9yX8wV7uT6sR5qP4oN");
+    let got = fill(
+        &db,
+        vec![
+            (
+                event("ayrshare", Some("scheduled"), "/a", other.as_bytes()),
+                None,
+            ),
+            (
+                event("ayrshare", Some("scheduled"), "/a", scheduled.as_bytes()),
+                None,
+            ),
+            (
+                event(
+                    "ayrshare",
+                    Some("scheduled.tikTokPublished"),
+                    "/a",
+                    published.as_bytes(),
+                ),
+                None,
+            ),
+        ],
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let damaged = conn
+        .execute(
+            "UPDATE bodies SET body = substr(body, 1, 20) WHERE event_id = ?1 AND encoding = 'lz4'",
+            [got[0]],
+        )
+        .unwrap();
+    assert_eq!(damaged, 1, "the first body was stored compressed");
+
+    let shown = ok(&db, &["show", &got[2].to_string()]);
+    assert!(
+        shown.contains(&format!(
+            "follow-up of #{}, the scheduled Event of post {post}",
+            got[1]
+        )),
+        "{shown}"
+    );
+    let out = crate::support::hooktap(&db, &["show", &got[0].to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the body of Event #{} does not decompress",
+            got[0]
+        )),
+        "{err}"
     );
 }

@@ -236,20 +236,20 @@ pub struct Stored {
 pub fn relay_events(dir: &Path) -> Vec<Stored> {
     read(
         &dir.join("relay.db"),
-        "SELECT uid, headers, body, state, NULL, length(body) FROM events ORDER BY seq",
+        "SELECT uid, headers, body, state, NULL FROM events ORDER BY seq",
     )
 }
 
 pub fn agent_events(dir: &Path, channel: &str) -> Vec<Stored> {
     read(
         &dir.join(format!("agent-{channel}.db")),
-        "SELECT uid, headers, body, ingress, encoding, body_size \
-         FROM events JOIN bodies ON event_id = id ORDER BY id",
+        "SELECT uid, headers, body, ingress, encoding FROM events JOIN bodies ON event_id = id \
+         ORDER BY id",
     )
 }
 
-/// Reads rows of `uid, headers, body, extra, encoding, body size` (the agent's Store may keep
-/// bodies compressed).
+/// Reads rows of `uid, headers, body, extra, encoding` (the agent's Store may keep bodies
+/// compressed).
 fn read(path: &Path, sql: &str) -> Vec<Stored> {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
@@ -258,12 +258,7 @@ fn read(path: &Path, sql: &str) -> Vec<Stored> {
         Ok(Stored {
             uid: r.get(0)?,
             headers: HeaderList::decode(&r.get::<_, Vec<u8>>(1)?).unwrap(),
-            body: body::unpack(
-                r.get(2)?,
-                r.get::<_, Option<String>>(4)?.as_deref(),
-                r.get::<_, i64>(5)? as u64,
-            )
-            .unwrap(),
+            body: body::unpack(r.get(2)?, r.get::<_, Option<String>>(4)?.as_deref()).unwrap(),
             extra: r.get(3)?,
         })
     })
