@@ -39,7 +39,7 @@ pub fn notes(
     Ok(notes)
 }
 
-/// A `tikTokPublished` follow-up names its first `scheduled` Event, and the other way round.
+/// A `tikTokPublished` follow-up names its `scheduled` Event, and the other way round.
 fn ayrshare_links(
     reader: &Reader,
     summary: &EventSummary,
@@ -63,8 +63,11 @@ fn ayrshare_links(
     }])
 }
 
-/// The first (or, for `earlier == false`, the next) Ayrshare Event of `event_type` whose body
-/// names `post` as its `id`. A byte search narrows the rows; the body is then read properly.
+/// The Ayrshare Event of `event_type` whose body names `post` as its `id`: the nearest one
+/// before `id` (`earlier`; a provider retry of it gives the first delivery instead), or the next
+/// one after it. Walking outwards from `id` finds a follow-up's post among the last few bodies
+/// instead of decompressing the whole history from its start. A byte search narrows the rows;
+/// the body is then read properly.
 fn find_post(
     reader: &Reader,
     event_type: &str,
@@ -73,10 +76,10 @@ fn find_post(
     earlier: bool,
 ) -> anyhow::Result<Option<i64>> {
     let sql = if earlier {
-        "SELECT id, body, encoding FROM events JOIN bodies ON event_id = id \
-         WHERE provider = 'ayrshare' AND event_type = ?1 AND id < ?2 ORDER BY id"
+        "SELECT id, body, encoding, duplicate_of FROM events JOIN bodies ON event_id = id \
+         WHERE provider = 'ayrshare' AND event_type = ?1 AND id < ?2 ORDER BY id DESC"
     } else {
-        "SELECT id, body, encoding FROM events JOIN bodies ON event_id = id \
+        "SELECT id, body, encoding, duplicate_of FROM events JOIN bodies ON event_id = id \
          WHERE provider = 'ayrshare' AND event_type = ?1 AND id > ?2 ORDER BY id"
     };
     let needle = memchr::memmem::Finder::new(post.as_bytes());
@@ -98,7 +101,8 @@ fn find_post(
             continue;
         }
         if ayrshare::post_id(&body).as_deref() == Some(post) {
-            return Ok(Some(row.get(0)?));
+            let first: Option<i64> = row.get(3)?;
+            return Ok(Some(first.unwrap_or(row.get(0)?)));
         }
         candidates += 1;
         if candidates == LINK_CANDIDATES {

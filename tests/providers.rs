@@ -165,6 +165,32 @@ fn show_names_retries_tiktok_follow_ups_and_payload_drift() {
     );
 }
 
+/// Pass: a follow-up names the nearest earlier `scheduled` Event of its post, and when that one
+/// is Ayrshare's retry (same hookId), the first delivery of it; the scheduled Event names the
+/// follow-up after it.
+#[test]
+fn a_follow_up_names_the_first_delivery_of_its_scheduled_event() {
+    let app = App::start();
+    let mut listen = Listen::start(&app, &[], &[]);
+    for name in [
+        "scheduled",
+        "social-unlink-system",
+        "scheduled",
+        "scheduled-tiktok-published",
+    ] {
+        post(listen.port, "/hooks/ayrshare", &[], &fixture(name));
+        listen.next_event();
+    }
+    let show = |id: &str| String::from_utf8(listen.cli(&["show", id]).stdout).unwrap();
+    let s4 = show("4");
+    assert!(
+        s4.contains("follow-up of #1, the scheduled Event of post Qm7xT2pLk9VbR4sNw8Ze"),
+        "{s4}"
+    );
+    assert!(show("3").contains("provider retry"), "#3 is the retry");
+    assert!(show("1").contains("TikTok published post Qm7xT2pLk9VbR4sNw8Ze later: #4"));
+}
+
 /// Pass: `replay --resign` of a stale Stripe Event sends a fresh signature that verifies against
 /// the current clock (the replay goes back into hooktap, which checks it), with the same event id.
 #[test]
