@@ -1,6 +1,7 @@
 //! Ayrshare: recognise (signature header, or a JSON body with a known `action`), name the event
 //! type, verify the HMAC (plain header and every `v1=` of the rotation header), and sign.
 
+mod inbox;
 mod summary;
 
 use serde::Deserialize;

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::Body;
+use super::{Body, inbox};
 use crate::providers::json::{Text, nested};
 use crate::providers::mac::clip;
 
@@ -30,26 +30,15 @@ struct PostRef<'a> {
 
 /// `details` of a `social` Event, or a name/username pair (`senderDetails`, `from`, `sender`).
 #[derive(Deserialize)]
-struct Who<'a> {
+pub(super) struct Who<'a> {
     #[serde(borrow, default)]
     message: Text<'a>,
     #[serde(borrow, default)]
     code: Text<'a>,
     #[serde(borrow, default)]
-    name: Text<'a>,
+    pub(super) name: Text<'a>,
     #[serde(borrow, default)]
-    username: Text<'a>,
-}
-
-/// The legacy `message` action's `message` object.
-#[derive(Deserialize)]
-struct LegacyMessage<'a> {
-    #[serde(borrow, default)]
-    text: Text<'a>,
-    #[serde(borrow, default)]
-    platform: Text<'a>,
-    #[serde(borrow, default)]
-    sender: Option<Who<'a>>,
+    pub(super) username: Text<'a>,
 }
 
 /// The summary line of an Ayrshare Event.
@@ -59,11 +48,11 @@ pub(super) fn summary(b: &Body<'_>) -> Option<String> {
         "scheduled" if b.sub_action.get() == Some("tikTokPublished") => tiktok(b),
         "scheduled" => scheduled(b),
         "social" => social(b),
-        "messages" => messages(b),
-        "message" => legacy_message(b),
+        "messages" => inbox::messages(b),
+        "message" => inbox::legacy_message(b),
         "batch" => batch(b),
         "feed" => feed(b),
-        "comments" => comment(b),
+        "comments" => inbox::comment(b),
         other => match b.sub_action.get() {
             Some(sub) => format!("{other} {sub}{}", on(b)),
             None => format!("{other}{}", on(b)),
@@ -210,87 +199,6 @@ fn social(b: &Body<'_>) -> String {
     }
 }
 
-fn messages(b: &Body<'_>) -> String {
-    let net = b.platform.get().map(network).unwrap_or("Messages".into());
-    let conv = b.conversation_id.or("?");
-    match b.sub_action.get().unwrap_or_default() {
-        "messageRead" if b.platform.get() == Some("facebook") || b.mid.get().is_none() => {
-            let at = b
-                .read
-                .get()
-                .or(b.created.get())
-                .map(clock)
-                .unwrap_or("now".into());
-            format!("{net} read: everything in conversation {conv} up to {at} is read")
-        }
-        "messageRead" => format!(
-            "{net} read: message {} in conversation {}",
-            clip(b.mid.or("?"), 24),
-            clip(conv, 24)
-        ),
-        "reactionCreated" | "reactionDeleted" => {
-            let added = b.sub_action.get() == Some("reactionCreated");
-            let what = match (b.emoji.get(), b.reaction.get()) {
-                (Some(e), Some(r)) => format!("{e} ({r})"),
-                (Some(e), None) => e.to_string(),
-                (None, Some(r)) => r.to_string(),
-                (None, None) => "a reaction".into(),
-            };
-            let verb = if added { "added to" } else { "removed from" };
-            format!(
-                "{net} reaction {what} {verb} message {}",
-                clip(b.message_id.or("?"), 24)
-            )
-        }
-        sub => {
-            let who: Option<Who> = nested(b.sender_details);
-            let sender = who
-                .as_ref()
-                .and_then(|w| w.name.get().or(w.username.get()))
-                .or(b.sender_id.get())
-                .unwrap_or("someone");
-            let text: Option<Text> = nested(b.message);
-            let text = text
-                .as_ref()
-                .and_then(Text::get)
-                .map(|t| format!(": \"{}\"", clip(t, 80)))
-                .unwrap_or_default();
-            let what = match sub {
-                "messageCreated" | "" => "message",
-                other => other,
-            };
-            format!("{net} {what} from {sender} in conversation {conv}{text}")
-        }
-    }
-}
-
-fn legacy_message(b: &Body<'_>) -> String {
-    let Some(m) = nested::<LegacyMessage>(b.message) else {
-        return format!("message {}", b.sub_action.or("event"));
-    };
-    let net = m.platform.get().map(network).unwrap_or("a network".into());
-    let sender = m
-        .sender
-        .as_ref()
-        .and_then(|s| match (s.name.get(), s.username.get()) {
-            (Some(n), Some(u)) => Some(format!("{n} (@{u})")),
-            (Some(n), None) => Some(n.to_string()),
-            (None, Some(u)) => Some(format!("@{u}")),
-            (None, None) => None,
-        })
-        .unwrap_or("someone".into());
-    let text = m
-        .text
-        .get()
-        .map(|t| format!(": \"{}\"", clip(t, 80)))
-        .unwrap_or_default();
-    match b.sub_action.get() {
-        Some("delete") => format!("{net} direct message deleted by {sender}"),
-        Some("reaction") => format!("{net} reaction from {sender}{text}"),
-        _ => format!("{net} direct message from {sender}{text}"),
-    }
-}
-
 fn batch(b: &Body<'_>) -> String {
     let mut line = format!("batch {} finished", b.batch_id.or("?"));
     if let (Some(total), Some(ok)) = (b.total.get(), b.succeeded.get()) {
@@ -326,37 +234,8 @@ fn feed(b: &Body<'_>) -> String {
     line
 }
 
-fn comment(b: &Body<'_>) -> String {
-    let net = b.platform.get().map(network).unwrap_or("a network".into());
-    let who: Option<Who> = nested(b.from);
-    let from = who
-        .as_ref()
-        .and_then(|w| {
-            w.username
-                .get()
-                .map(|u| format!("@{u}"))
-                .or(w.name.get().map(str::to_string))
-        })
-        .unwrap_or("someone".into());
-    let post = b
-        .post_id
-        .get()
-        .map(|p| format!(" on post {p}"))
-        .unwrap_or_default();
-    let text = b
-        .text
-        .get()
-        .map(|t| format!(": \"{}\"", clip(t, 80)))
-        .unwrap_or_default();
-    let verb = match b.sub_action.get() {
-        Some("commentDeleted") => "comment deleted",
-        _ => "comment",
-    };
-    format!("{net} {verb} from {from}{post}{text}")
-}
-
 /// `2025-03-16T14:26:29Z` as `14:26:29 UTC on 2025-03-16`; other text as it is.
-fn clock(iso: &str) -> String {
+pub(super) fn clock(iso: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(iso) {
         Ok(t) => t
             .with_timezone(&chrono::Utc)
