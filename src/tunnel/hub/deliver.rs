@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Limited};
 
-use super::{Flow, Hub, Offline, Session, lock};
+use super::session::Flow;
+use super::{Hub, Offline, Session, lock};
 use crate::capture::Answer;
 use crate::event::HeaderList;
 use crate::forward::is_hop_by_hop;
