@@ -1,6 +1,7 @@
 //! Paging, follow mode and live rows of the list window.
 
 use super::*;
+use crate::filter::Filter;
 
 pub(crate) fn row(id: i64) -> EventSummary {
     EventSummary {
