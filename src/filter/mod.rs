@@ -16,12 +16,14 @@
 //! - [`Filter::matches_summary`] tests a new Event from the bus without a query (`None` means a
 //!   term needs its body: then [`Filter::matches`] with the full Event).
 
+mod field;
 mod matcher;
 mod parse;
 pub mod query;
 mod sql;
 
-pub use parse::{json_path, parse, parse_args, parse_at};
+pub use field::json_path;
+pub use parse::{parse, parse_args, parse_at};
 pub use query::{Flow, Order, Page};
 pub use sql::Sql;
 

@@ -1,6 +1,8 @@
 //! Unit tests of the filter parser: every term, and errors with their columns.
 
 use super::*;
+use crate::event::{Outcome, Signature};
+use crate::filter::field::{closest, distance};
 use crate::filter::{JsonStep, Test};
 
 const NOW: Micros = 1_800_000_000_000_000;
