@@ -3,9 +3,10 @@
 //! Deliveries (every attempt, and the diff of two). Pure: the app builds it when the Event, the
 //! tab or the width changes, and the view only slices it.
 
-use ratatui::style::Style;
+mod deliveries;
+mod wrap;
+
 use ratatui::text::{Line, Span};
-use unicode_width::UnicodeWidthChar;
 
 use super::app::{Clock, Tab};
 use super::data::Detail;
@@ -14,6 +15,8 @@ use super::theme::{self, BOLD, DIM, ERROR, GOOD, HEADER_NAME};
 use crate::config::format_size;
 use crate::event::{Delivery, HeaderList};
 use crate::pretty::Shown;
+use deliveries::deliveries;
+pub use wrap::wrap;
 
 /// Which Deliveries the tabs point at.
 #[derive(Clone, Copy, Debug, Default)]
@@ -215,163 +218,4 @@ fn response(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>
         }
     }
     out
-}
-
-fn deliveries(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>> {
-    if d.deliveries.is_empty() {
-        return vec![Line::styled(
-            "No Delivery yet: r sends this Event to its Target",
-            DIM,
-        )];
-    }
-    let mut out = Vec::new();
-    let pad = d
-        .deliveries
-        .iter()
-        .map(|x| status_span(x).width())
-        .max()
-        .unwrap_or(0);
-    for (i, del) in d.deliveries.iter().enumerate() {
-        let picked = sel.delivery == Some(i);
-        let marker = match (picked, sel.mark == Some(i)) {
-            (true, _) => "▶ ",
-            (false, true) => "A ",
-            _ => "  ",
-        };
-        let style = if picked { BOLD } else { Style::new() };
-        let head = format!(
-            "#{:<5} {:<8} {}  ",
-            del.id,
-            del.kind.as_str(),
-            clock.time(del.started_at)
-        );
-        // Statuses padded to one width, so the columns after them line up.
-        let mut status = status_span(del);
-        status.content = format!("{:<pad$}", status.content).into();
-        let mut tail = format!(
-            "  {:>7}  {}",
-            theme::duration(del.result.duration_us),
-            del.target
-        );
-        let used = 2 + head.chars().count() + status.width();
-        if sel.width > used && used + tail.chars().count() > sel.width {
-            tail = tail.chars().take(sel.width - used - 1).collect::<String>() + "…";
-        }
-        out.push(Line::from(vec![
-            Span::styled(marker, BOLD),
-            Span::styled(head, style),
-            status,
-            Span::styled(tail, style),
-        ]));
-    }
-    out.push(Line::default());
-    match sel.diff {
-        Some(lines) => {
-            for l in lines {
-                let style = match l.chars().next() {
-                    _ if l.starts_with("@@") => Style::new().fg(ratatui::style::Color::Cyan),
-                    _ if l.starts_with("---") || l.starts_with("+++") => BOLD,
-                    Some('+') => GOOD,
-                    Some('-') => ERROR,
-                    _ => Style::new(),
-                };
-                out.push(Line::styled(l.clone(), style));
-            }
-        }
-        None if d.deliveries.len() > 1 => out.push(Line::styled(
-            "j/k pick a Delivery (Enter focuses this pane) · Space marks it · d compares",
-            DIM,
-        )),
-        None => out.push(Line::styled(
-            "One Delivery so far: r replays it, then d compares the two",
-            DIM,
-        )),
-    }
-    out
-}
-
-/// Wraps lines to `width` columns, keeping each span's style: at the last space that fits when
-/// there is one in the second half of the line, else mid-word. Continuations are not indented,
-/// so copied JSON stays valid.
-pub fn wrap(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
-    if width == 0 {
-        return lines;
-    }
-    let mut out = Vec::with_capacity(lines.len());
-    for line in lines {
-        if line.width() <= width {
-            out.push(line);
-            continue;
-        }
-        let cells: Vec<(char, Style)> = line
-            .spans
-            .iter()
-            .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
-            .collect();
-        let mut start = 0;
-        while start < cells.len() {
-            let (mut end, mut used) = (start, 0);
-            while end < cells.len() {
-                let w = cells[end].0.width().unwrap_or(0);
-                if used + w > width && end > start {
-                    break;
-                }
-                used += w;
-                end += 1;
-            }
-            if end < cells.len() {
-                let space = cells[start..end].iter().rposition(|(c, _)| *c == ' ');
-                if let Some(at) = space.filter(|at| *at >= (end - start) / 2) {
-                    end = start + at + 1;
-                }
-            }
-            out.push(spans_of(&cells[start..end]));
-            start = end;
-        }
-    }
-    out
-}
-
-/// Groups styled characters back into spans.
-fn spans_of(cells: &[(char, Style)]) -> Line<'static> {
-    let mut spans: Vec<Span<'static>> = Vec::new();
-    let mut text = String::new();
-    let mut style = cells.first().map(|c| c.1).unwrap_or_default();
-    for (c, s) in cells {
-        if *s != style && !text.is_empty() {
-            spans.push(Span::styled(std::mem::take(&mut text), style));
-        }
-        style = *s;
-        text.push(*c);
-    }
-    if !text.is_empty() {
-        spans.push(Span::styled(text, style));
-    }
-    Line::from(spans)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrapping_keeps_styles_and_every_character() {
-        let line = Line::from(vec![
-            Span::styled("abcd", GOOD),
-            Span::raw("efgh"),
-            Span::styled("ij", ERROR),
-        ]);
-        let wrapped = wrap(vec![line, Line::raw("short")], 3);
-        let text: Vec<String> = wrapped.iter().map(|l| l.to_string()).collect();
-        assert_eq!(text, vec!["abc", "def", "ghi", "j", "sho", "rt"]);
-        let words = wrap(vec![Line::raw("a file: https://x.example/y")], 12);
-        let text: Vec<String> = words.iter().map(|l| l.to_string()).collect();
-        assert_eq!(text, vec!["a file: ", "https://x.ex", "ample/y"]);
-        assert_eq!(wrapped[1].spans[0].style, GOOD);
-        assert_eq!(wrapped[1].spans[1].content, "ef");
-        assert_eq!(wrapped[3].spans[0].style, ERROR);
-        // Wide characters count as two columns.
-        let wide = wrap(vec![Line::raw("日本語")], 4);
-        assert_eq!(wide.len(), 2);
-    }
 }
