@@ -22,7 +22,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use crate::capture::{Capture, Respond};
-use crate::cmd::listen::stop_on_signal;
+use crate::cmd::stop_on_signal;
 use crate::forward::{Forwarder, Target};
 use crate::lines;
 use crate::listener::{self, Limits};

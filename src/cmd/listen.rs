@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::capture::{Capture, Respond};
-use crate::cmd::{DbArg, UsageError};
+use crate::cmd::{DbArg, parse_secrets, stop_on_signal};
 use crate::config::{parse_duration, parse_size};
 use crate::forward::{Forwarder, Target, humantime};
 use crate::lines::{self, Format};
@@ -277,53 +277,4 @@ fn tls_acceptor(args: &Args) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>
         return Ok(None);
     };
     Ok(Some(tls::acceptor(config)))
-}
-
-/// Parses `PROVIDER=SECRET` pairs.
-pub fn parse_secrets(pairs: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    pairs
-        .iter()
-        .map(|p| match p.split_once('=') {
-            Some((name, secret)) if !name.is_empty() && !secret.is_empty() => {
-                match crate::providers::canonical(name) {
-                    Some(name) => Ok((name.to_string(), secret.to_string())),
-                    None => Err(UsageError(format!(
-                        "--secret: unknown provider '{name}' (known: {})",
-                        crate::providers::NAMES.join(", ")
-                    ))
-                    .into()),
-                }
-            }
-            _ => Err(UsageError(format!(
-                "--secret takes PROVIDER=SECRET, e.g. ayrshare=s3cret (got '{}')",
-                mask(p)
-            ))
-            .into()),
-        })
-        .collect()
-}
-
-fn mask(text: &str) -> String {
-    match text.split_once('=') {
-        Some((name, _)) => format!("{name}=…"),
-        None => "…".into(),
-    }
-}
-
-/// Fires `token` on Ctrl-C or SIGTERM.
-pub async fn stop_on_signal(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = ctrl_c.await;
-            token.cancel();
-            return;
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
-    }
-    token.cancel();
 }

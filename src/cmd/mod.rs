@@ -15,6 +15,8 @@ pub mod ui;
 
 use std::path::PathBuf;
 
+use tokio_util::sync::CancellationToken;
+
 /// `--db PATH`, shared by every command that opens the Store.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct DbArg {
@@ -41,4 +43,53 @@ pub struct UsageError(pub String);
 pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
+}
+
+/// Parses `PROVIDER=SECRET` pairs.
+pub fn parse_secrets(pairs: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((name, secret)) if !name.is_empty() && !secret.is_empty() => {
+                match crate::providers::canonical(name) {
+                    Some(name) => Ok((name.to_string(), secret.to_string())),
+                    None => Err(UsageError(format!(
+                        "--secret: unknown provider '{name}' (known: {})",
+                        crate::providers::NAMES.join(", ")
+                    ))
+                    .into()),
+                }
+            }
+            _ => Err(UsageError(format!(
+                "--secret takes PROVIDER=SECRET, e.g. ayrshare=s3cret (got '{}')",
+                mask(p)
+            ))
+            .into()),
+        })
+        .collect()
+}
+
+fn mask(text: &str) -> String {
+    match text.split_once('=') {
+        Some((name, _)) => format!("{name}=…"),
+        None => "…".into(),
+    }
+}
+
+/// Fires `token` on Ctrl-C or SIGTERM.
+pub async fn stop_on_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            token.cancel();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    token.cancel();
 }

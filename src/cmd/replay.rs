@@ -61,7 +61,7 @@ pub struct Args {
 /// Runs `replay`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let resign = if args.resign {
-        let flags = crate::cmd::listen::parse_secrets(&args.secrets)?;
+        let flags = crate::cmd::parse_secrets(&args.secrets)?;
         Some(crate::providers::secrets::load(&flags)?)
     } else {
         None

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cmd::listen::stop_on_signal;
+use crate::cmd::stop_on_signal;
 use crate::cmd::{DbArg, UsageError};
 use crate::config::{parse_duration, parse_size};
 use crate::forward::Forwarder;
@@ -45,7 +45,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )
         .into());
     }
-    let secrets = crate::cmd::listen::parse_secrets(&args.secrets)?;
+    let secrets = crate::cmd::parse_secrets(&args.secrets)?;
     let providers = crate::providers::secrets::load(&secrets)?;
     let redact = crate::redact::load(&[])?;
     let db = args.db.path();

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cmd::UsageError;
-use crate::cmd::listen::stop_on_signal;
+use crate::cmd::stop_on_signal;
 use crate::config::{format_size, parse_duration, parse_size};
 use crate::event::{Micros, now_micros};
 use crate::forward::humantime;
