@@ -1,6 +1,8 @@
 //! Import: Events from a HAR file (ours or another tool's) or an NDJSON export, read back with
 //! their exact bytes and added with ingress `import`.
 
+mod har;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -17,6 +19,7 @@ use crate::event::{
 };
 use crate::providers::Providers;
 use crate::store::NewDelivery;
+pub use har::from_har;
 
 /// One Event read from a file, with the Deliveries recorded beside it (in hooktap's exports).
 #[derive(Clone, Debug)]
@@ -229,74 +232,6 @@ pub fn from_record(v: &Value) -> anyhow::Result<Event> {
         query: text(v, "query").map(str::to_string),
         remote_addr: text(v, "remote_addr").map(str::to_string),
         class: class(Some(v), &headers, &body),
-        headers,
-        body,
-        derived_from: None,
-    })
-}
-
-/// An Event from one HAR entry; only `request.method` and `request.url` are required.
-pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
-    let request = entry.get("request").context("no \"request\"")?;
-    let method = text(request, "method").context("no request.method")?;
-    let url = text(request, "url").context("no request.url")?;
-    let target = match url.find("://") {
-        Some(at) => {
-            let rest = &url[at + 3..];
-            rest.find('/').map(|i| &rest[i..]).unwrap_or("/")
-        }
-        None => url,
-    };
-    let target = target.split('#').next().unwrap_or("/");
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p, Some(q.to_string())),
-        None => (target, None),
-    };
-    let mut headers = HeaderList::default();
-    for h in request
-        .get("headers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let (Some(n), Some(val)) = (text(h, "name"), text(h, "value")) else {
-            anyhow::bail!("a request header has no name or value");
-        };
-        // HTTP/2 pseudo-headers (`:authority`) are not headers of the request we replay.
-        if n.starts_with(':') {
-            continue;
-        }
-        match text(h, "_encoding") {
-            Some("base64") => headers.push(n, header_bytes(n, val)?),
-            _ => headers.push(n, allowed(n, val.as_bytes().to_vec())?),
-        }
-    }
-    let body = match request.get("postData") {
-        Some(post) => body(post, "text", None)?,
-        None => Bytes::new(),
-    };
-    let ours = entry.get("_hooktap");
-    Ok(Event {
-        uid: ours
-            .and_then(|h| text(h, "uid"))
-            .map(str::to_string)
-            .unwrap_or_else(new_uid),
-        received_at: ours
-            .and_then(|h| time(h, "received_at"))
-            .or_else(|| time(entry, "startedDateTime"))
-            .unwrap_or_else(now_micros),
-        ingress: Ingress::Import,
-        method: method.to_string(),
-        path: if path.is_empty() {
-            "/".into()
-        } else {
-            path.to_string()
-        },
-        query,
-        remote_addr: ours
-            .and_then(|h| text(h, "remote_addr"))
-            .map(str::to_string),
-        class: class(ours, &headers, &body),
         headers,
         body,
         derived_from: None,

@@ -1,0 +1,78 @@
+//! One HAR entry as an Event: the request's method, path and query from its URL, its headers
+//! (pseudo-headers dropped, base64 values decoded), its body, and hooktap's own fields when the
+//! file is one of its exports.
+
+use anyhow::Context;
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::{allowed, body, class, header_bytes, text, time};
+use crate::event::{Event, HeaderList, Ingress, new_uid, now_micros};
+
+/// An Event from one HAR entry; only `request.method` and `request.url` are required.
+pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
+    let request = entry.get("request").context("no \"request\"")?;
+    let method = text(request, "method").context("no request.method")?;
+    let url = text(request, "url").context("no request.url")?;
+    let target = match url.find("://") {
+        Some(at) => {
+            let rest = &url[at + 3..];
+            rest.find('/').map(|i| &rest[i..]).unwrap_or("/")
+        }
+        None => url,
+    };
+    let target = target.split('#').next().unwrap_or("/");
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_string())),
+        None => (target, None),
+    };
+    let mut headers = HeaderList::default();
+    for h in request
+        .get("headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (Some(n), Some(val)) = (text(h, "name"), text(h, "value")) else {
+            anyhow::bail!("a request header has no name or value");
+        };
+        // HTTP/2 pseudo-headers (`:authority`) are not headers of the request we replay.
+        if n.starts_with(':') {
+            continue;
+        }
+        match text(h, "_encoding") {
+            Some("base64") => headers.push(n, header_bytes(n, val)?),
+            _ => headers.push(n, allowed(n, val.as_bytes().to_vec())?),
+        }
+    }
+    let body = match request.get("postData") {
+        Some(post) => body(post, "text", None)?,
+        None => Bytes::new(),
+    };
+    let ours = entry.get("_hooktap");
+    Ok(Event {
+        uid: ours
+            .and_then(|h| text(h, "uid"))
+            .map(str::to_string)
+            .unwrap_or_else(new_uid),
+        received_at: ours
+            .and_then(|h| time(h, "received_at"))
+            .or_else(|| time(entry, "startedDateTime"))
+            .unwrap_or_else(now_micros),
+        ingress: Ingress::Import,
+        method: method.to_string(),
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.to_string()
+        },
+        query,
+        remote_addr: ours
+            .and_then(|h| text(h, "remote_addr"))
+            .map(str::to_string),
+        class: class(ours, &headers, &body),
+        headers,
+        body,
+        derived_from: None,
+    })
+}
