@@ -146,8 +146,8 @@ fn damaged(what: String) -> rusqlite::Error {
 }
 
 /// The columns [`delivery_from_row`] reads.
-pub const DELIVERY_COLUMNS: &str = "id, event_id, kind, target, started_at, duration_us, outcome, status, error, headers, body, \
-     encoding";
+pub const DELIVERY_COLUMNS: &str = "id, event_id, kind, target, started_at, duration_us, outcome, \
+     status, error, headers, body, encoding";
 
 /// Reads a row selected with [`DELIVERY_COLUMNS`].
 pub fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
