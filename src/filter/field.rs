@@ -198,7 +198,7 @@ fn time(value: &str, now: Micros) -> Option<Micros> {
 }
 
 /// The candidate nearest to `word` by edit distance, if it is near enough to be a typo.
-pub(super) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (distance(word, c), *c))
@@ -209,7 +209,7 @@ pub(super) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
 
 /// Optimal string alignment distance (Levenshtein plus adjacent swaps: `stauts` is 1 from
 /// `status`).
-pub(super) fn distance(a: &str, b: &str) -> usize {
+fn distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for (i, row) in d.iter_mut().enumerate() {
@@ -230,4 +230,17 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typo_distance() {
+        assert_eq!(distance("stauts", "status"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(closest("methd", FIELDS), Some("method"));
+        assert_eq!(closest("qqqqqq", FIELDS), None);
+    }
 }

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::event::{Outcome, Signature};
-use crate::filter::field::{closest, distance};
 use crate::filter::{JsonStep, Test};
 
 const NOW: Micros = 1_800_000_000_000_000;
@@ -188,12 +187,4 @@ fn shell_words_already_quoted_pass_as_they_are() {
     assert_eq!(f.terms()[2].test, Test::Path("/a b".into()));
     // Not one quoted token: quoted again, quotes and all.
     assert_eq!(f.terms()[3].test, Test::Text("\"a\"b\"".into()));
-}
-
-#[test]
-fn typo_distance() {
-    assert_eq!(distance("stauts", "status"), 1);
-    assert_eq!(distance("", "abc"), 3);
-    assert_eq!(closest("methd", FIELDS), Some("method"));
-    assert_eq!(closest("qqqqqq", FIELDS), None);
 }

@@ -1,4 +1,4 @@
-//! The Deliveries tab: every attempt at an Event, newest first, and the diff of the two picked.
+//! The Deliveries tab: every attempt at an Event, oldest first, and the diff of the two picked.
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
