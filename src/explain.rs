@@ -101,8 +101,13 @@ fn find_post(
             continue;
         }
         if ayrshare::post_id(&body).as_deref() == Some(post) {
+            let found: i64 = row.get(0)?;
             let first: Option<i64> = row.get(3)?;
-            return Ok(Some(first.unwrap_or(row.get(0)?)));
+            // The first delivery may have been pruned since; then this one stands for it.
+            return Ok(Some(match first {
+                Some(first) if reader.summary(first)?.is_some() => first,
+                _ => found,
+            }));
         }
         candidates += 1;
         if candidates == LINK_CANDIDATES {

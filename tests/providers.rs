@@ -189,6 +189,13 @@ fn a_follow_up_names_the_first_delivery_of_its_scheduled_event() {
     );
     assert!(show("3").contains("provider retry"), "#3 is the retry");
     assert!(show("1").contains("TikTok published post Qm7xT2pLk9VbR4sNw8Ze later: #4"));
+    // Once the first delivery is pruned, the retry that is left stands for it.
+    assert!(listen.cli(&["prune", "--keep", "2"]).status.success());
+    let s4 = show("4");
+    assert!(
+        s4.contains("follow-up of #3, the scheduled Event of post Qm7xT2pLk9VbR4sNw8Ze"),
+        "{s4}"
+    );
 }
 
 /// Pass: `replay --resign` of a stale Stripe Event sends a fresh signature that verifies against

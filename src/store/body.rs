@@ -68,9 +68,14 @@ pub fn unpack(stored: Vec<u8>, encoding: Option<&str>) -> Result<Vec<u8>, Damage
 /// A stored body that cannot be read back; callers say whose ("the body of Event #5 ...").
 #[derive(Debug, thiserror::Error)]
 pub enum Damaged {
-    #[error("does not decompress: the Store is damaged")]
+    #[error("does not decompress")]
     Lz4,
-    #[error("is stored with the encoding {0:?}, which this hooktap does not know: upgrade hooktap")]
+    /// It decoded, but not to the size recorded with it.
+    #[error("does not have the {0} bytes recorded for it")]
+    Size(u64),
+    #[error(
+        "is stored with the encoding {0:?}, which this hooktap does not know (upgrade hooktap)"
+    )]
     Encoding(String),
 }
 

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use rusqlite::Row;
 use serde::Serialize;
 
+use super::body::{Damaged, unpack};
 use crate::event::{
     Classification, Delivery, DeliveryKind, DeliveryResult, Event, HeaderList, Ingress, Micros,
     Outcome, Signature, format_time,
@@ -113,8 +114,12 @@ pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> 
     let summary = EventSummary::from_row(row)?;
     let headers: Vec<u8> = row.get(23)?;
     let encoding: Option<String> = row.get(25)?;
-    let body = super::body::unpack(row.get(24)?, encoding.as_deref())
-        .map_err(|e| damaged(format!("the body of Event #{} {e}", summary.id)))?;
+    let whose = || format!("the body of Event #{}", summary.id);
+    let body = unpack(row.get(24)?, encoding.as_deref()).map_err(|e| damaged(whose(), &e))?;
+    // LZ4 blocks carry no checksum: a damaged one may still decode, most often to another size.
+    if body.len() as u64 != summary.body_size {
+        return Err(damaged(whose(), &Damaged::Size(summary.body_size)));
+    }
     let event = Event {
         uid: summary.uid.clone(),
         received_at: summary.received_at,
@@ -138,11 +143,17 @@ pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> 
     Ok((summary, event))
 }
 
-/// A body that cannot be read back, saying whose it is (SQLite's own word for it follows in
-/// the error's chain: "database disk image is malformed").
-fn damaged(what: String) -> rusqlite::Error {
-    let corrupt = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT);
-    rusqlite::Error::SqliteFailure(corrupt, Some(what))
+/// A body that cannot be read back, saying whose it is; SQLite's words for that kind of trouble
+/// follow in the error's chain ("database disk image is malformed").
+fn damaged(whose: String, e: &Damaged) -> rusqlite::Error {
+    let code = match e {
+        Damaged::Encoding(_) => rusqlite::ffi::SQLITE_MISMATCH,
+        Damaged::Lz4 | Damaged::Size(_) => rusqlite::ffi::SQLITE_CORRUPT,
+    };
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(code),
+        Some(format!("{whose} {e}")),
+    )
 }
 
 /// The columns [`delivery_from_row`] reads.
@@ -155,9 +166,9 @@ pub fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     let outcome: String = row.get(6)?;
     let headers: Vec<u8> = row.get(9)?;
     let encoding: Option<String> = row.get(11)?;
-    let body = super::body::unpack(row.get(10)?, encoding.as_deref()).map_err(|e| {
+    let body = unpack(row.get(10)?, encoding.as_deref()).map_err(|e| {
         let (id, event): (i64, i64) = (row.get(0).unwrap_or(0), row.get(1).unwrap_or(0));
-        damaged(format!("the answer of Delivery #{id} (Event #{event}) {e}"))
+        damaged(format!("the answer of Delivery #{id} (Event #{event})"), &e)
     })?;
     Ok(Delivery {
         id: row.get(0)?,

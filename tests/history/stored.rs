@@ -154,4 +154,20 @@ fn a_damaged_body_is_named_and_does_not_hide_other_events_links() {
         )),
         "{err}"
     );
+
+    // Damage that still reads (here: other bytes, stored plain) shows in the recorded size.
+    conn.execute(
+        "UPDATE bodies SET body = x'7b7d', encoding = NULL WHERE event_id = ?1",
+        [got[1]],
+    )
+    .unwrap();
+    let out = crate::support::hooktap(&db, &["show", &got[1].to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let recorded = format!(
+        "the body of Event #{} does not have the {} bytes recorded for it",
+        got[1],
+        scheduled.len()
+    );
+    assert!(err.contains(&recorded), "{err}");
 }
