@@ -22,17 +22,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A 2 KB Ayrshare-like JSON body.
-python3 - > "$work/body.json" <<'PY'
-import json
-post = {"action": "scheduled", "created": "2026-11-27T18:00:00Z", "code": 200, "status": "success",
-        "refId": "7f3c9a1e5b2d4c6e8a0f1b3d5e7a9c1e3f5b7d90", "id": "Zt4pQ8wNc2Lk6RbY0sHd",
-        "hookId": "hkB7mV1sQ9cX4zR2nT6e", "errors": [], "url": "https://hooks.example.dev/ayrshare",
-        "postIds": [{"postUrl": f"https://example.com/p/{i}", "platform": p, "status": "success",
-                     "id": f"{i:020d}"} for i, p in enumerate(["twitter", "facebook", "instagram", "linkedin", "tiktok"] * 4)]}
-text = json.dumps(post)
-print(text + " " * max(0, 2048 - len(text) - 1))
-PY
+# The webhook body: an Ayrshare scheduled result with 20 posts (2.6 KB).
+python3 benches/ayrshare_body.py > "$work/body.json"
 
 start() { # start NAME CMD... ; sets ADDR and PID from the first stdout line
     "${@:2}" > "$work/$1.out" 2> "$work/$1.err" &

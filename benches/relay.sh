@@ -31,17 +31,8 @@ wait_line() {
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -addext "basicConstraints=critical,CA:FALSE" 2>/dev/null
-# The load benchmark's body: an Ayrshare scheduled result with 20 posts (2.6 KB; its ids and URLs
-# compress about 2:1 in the Agent's Store, as real ones do, where padding would vanish).
-python3 - > "$WORK/body.json" <<'PY'
-import json
-post = {"action": "scheduled", "created": "2026-11-27T18:00:00Z", "code": 200, "status": "success",
-        "refId": "7f3c9a1e5b2d4c6e8a0f1b3d5e7a9c1e3f5b7d90", "id": "Zt4pQ8wNc2Lk6RbY0sHd",
-        "hookId": "hkB7mV1sQ9cX4zR2nT6e", "errors": [], "url": "https://hooks.example.dev/ayrshare",
-        "postIds": [{"postUrl": f"https://example.com/p/{i}", "platform": p, "status": "success",
-                     "id": f"{i:020d}"} for i, p in enumerate(["twitter", "facebook", "instagram", "linkedin", "tiktok"] * 4)]}
-print(json.dumps(post))
-PY
+# The load benchmark's body: an Ayrshare scheduled result with 20 posts (2.6 KB).
+python3 benches/ayrshare_body.py > "$WORK/body.json"
 
 "$PEERS" target 127.0.0.1:0 > "$WORK/target.out" 2>&1 & PIDS+=($!)
 TARGET=$(wait_line "$WORK/target.out" "target on" | awk '{print $3}')
