@@ -134,33 +134,39 @@ fn every_ayrshare_fixture_gets_its_type_and_summary() {
 fn show_names_retries_tiktok_follow_ups_and_payload_drift() {
     let app = App::start();
     let mut listen = Listen::start(&app, &[], &[]);
-    for name in [
+    listen.post_samples(&[
         "scheduled",
         "scheduled-tiktok-published",
         "social-unlink-system",
         "social-unlink-system",
-    ] {
-        post(listen.port, "/hooks/ayrshare", &[], &fixture(name));
-        listen.next_event();
-    }
+    ]);
     let drifted = br#"{"action":"social","type":"unlink","platform":"x","refId":"r","hookId":"new1","details":{"code":"349","message":"Account locked"},"extra":{"a":1}}"#;
     post(listen.port, "/hooks/ayrshare", &[], drifted);
     listen.next_event();
-    let show = |id: &str| String::from_utf8(listen.cli(&["show", id]).stdout).unwrap();
     assert!(
-        show("2").contains("follow-up of #1, the scheduled Event of post Qm7xT2pLk9VbR4sNw8Ze")
+        listen
+            .show("2")
+            .contains("follow-up of #1, the scheduled Event of post Qm7xT2pLk9VbR4sNw8Ze")
     );
-    assert!(show("1").contains("TikTok published post Qm7xT2pLk9VbR4sNw8Ze later: #2"));
-    assert!(show("4").contains("provider retry: same hookId hkS4uF7jH2aK9qL1wE3r as #3"));
-    assert!(!show("3").contains("provider retry"));
-    let s5 = show("5");
+    assert!(
+        listen
+            .show("1")
+            .contains("TikTok published post Qm7xT2pLk9VbR4sNw8Ze later: #2")
+    );
+    assert!(
+        listen
+            .show("4")
+            .contains("provider retry: same hookId hkS4uF7jH2aK9qL1wE3r as #3")
+    );
+    assert!(!listen.show("3").contains("provider retry"));
+    let s5 = listen.show("5");
     assert!(
         s5.contains("payload drift: new field `extra`; `details.code` is now string (was number)"),
         "{s5}"
     );
     assert!(s5.contains("`displayName`"), "{s5}");
     assert!(
-        !show("4").contains("payload drift"),
+        !listen.show("4").contains("payload drift"),
         "a known shape is no drift"
     );
 }
@@ -172,26 +178,29 @@ fn show_names_retries_tiktok_follow_ups_and_payload_drift() {
 fn a_follow_up_names_the_first_delivery_of_its_scheduled_event() {
     let app = App::start();
     let mut listen = Listen::start(&app, &[], &[]);
-    for name in [
+    listen.post_samples(&[
         "scheduled",
         "social-unlink-system",
         "scheduled",
         "scheduled-tiktok-published",
-    ] {
-        post(listen.port, "/hooks/ayrshare", &[], &fixture(name));
-        listen.next_event();
-    }
-    let show = |id: &str| String::from_utf8(listen.cli(&["show", id]).stdout).unwrap();
-    let s4 = show("4");
+    ]);
+    let s4 = listen.show("4");
     assert!(
         s4.contains("follow-up of #1, the scheduled Event of post Qm7xT2pLk9VbR4sNw8Ze"),
         "{s4}"
     );
-    assert!(show("3").contains("provider retry"), "#3 is the retry");
-    assert!(show("1").contains("TikTok published post Qm7xT2pLk9VbR4sNw8Ze later: #4"));
+    assert!(
+        listen.show("3").contains("provider retry"),
+        "#3 is the retry"
+    );
+    assert!(
+        listen
+            .show("1")
+            .contains("TikTok published post Qm7xT2pLk9VbR4sNw8Ze later: #4")
+    );
     // Once the first delivery is pruned, the retry that is left stands for it.
     assert!(listen.cli(&["prune", "--keep", "2"]).status.success());
-    let s4 = show("4");
+    let s4 = listen.show("4");
     assert!(
         s4.contains("follow-up of #3, the scheduled Event of post Qm7xT2pLk9VbR4sNw8Ze"),
         "{s4}"

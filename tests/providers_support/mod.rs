@@ -235,6 +235,19 @@ impl Listen {
         all.push(self.db.to_str().unwrap());
         hooktap(&all)
     }
+
+    /// Posts the Ayrshare samples `names`, unsigned, each after the last one's Delivery.
+    pub fn post_samples(&mut self, names: &[&str]) {
+        for name in names {
+            post(self.port, "/hooks/ayrshare", &[], &fixtures::fixture(name));
+            self.next_event();
+        }
+    }
+
+    /// What `show ID` prints for this Store.
+    pub fn show(&self, id: &str) -> String {
+        String::from_utf8(self.cli(&["show", id]).stdout).unwrap()
+    }
 }
 
 impl Drop for Listen {
