@@ -1,8 +1,9 @@
 //! How the Store keeps bodies (requests in `bodies`, answers in `deliveries`): LZ4-compressed
 //! when that saves at least an eighth (a 2-3 KB JSON webhook to about half, the Ayrshare samples
-//! of 450-700 bytes by 15-35 %, repetitive HTML much further), as received otherwise. A 2 KB body kept as is fills a 4 KiB page on
-//! its own; compressed, several share one. Fewer pages to write to the WAL, to checkpoint and
-//! to keep on disk; the bytes handed back are always the bytes received.
+//! of 450-700 bytes by 15-35 %, repetitive HTML much further), as received otherwise. A 2 KB
+//! body kept as is fills a 4 KiB page on its own; compressed, several share one. Fewer pages to
+//! write to the WAL, to checkpoint and to keep on disk; the bytes handed back are always the
+//! bytes received.
 //!
 //! The `encoding` column beside each body says which: `NULL` for the bytes as received, `'lz4'`
 //! for an LZ4 block after its decompressed length (4 bytes, little-endian).
