@@ -1,6 +1,6 @@
 //! How the Store keeps bodies (requests in `bodies`, answers in `deliveries`): LZ4-compressed
 //! when that saves at least an eighth (a 2-3 KB JSON webhook to about half, the Ayrshare samples
-//! of 450-700 bytes by 15-35 %, repetitive HTML much further), as received otherwise. A 2 KB
+//! of 450-700 bytes by 14-34 %, repetitive HTML much further), as received otherwise. A 2 KB
 //! body kept as is fills a 4 KiB page on its own; compressed, several share one. Fewer pages to
 //! write to the WAL, to checkpoint and to keep on disk; the bytes handed back are always the
 //! bytes received.
