@@ -132,7 +132,9 @@ async fn a_flood_of_idle_connections_is_capped_and_timed_out() {
 /// connections (a header line every 300 ms, never finishing) are each closed within 1 s + 3 s,
 /// and 100 slow bodies (a byte every 300 ms, never pausing long enough for the pause timeout)
 /// are each answered 408 and closed within 2 s + 3 s; every probe during the attack gets 200;
-/// no Event is stored but the probes'.
+/// no Event is stored but the probes'. The 3 s of slack are for a loaded CI machine: 400
+/// connections opened at once, beside the rest of this suite, on 2 cores (one slowloris was
+/// seen cut after 3.05 s there); an attacker that is never cut drips for 30 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_and_slow_bodies_are_cut_off() {
     allow_open_files(2_000);
@@ -197,7 +199,7 @@ async fn slowloris_and_slow_bodies_are_cut_off() {
         let (slow_body, took, answer) = a.await.unwrap();
         if slow_body {
             assert!(
-                took < Duration::from_secs(4),
+                took < Duration::from_secs(2 + 3),
                 "slow body cut after {took:?}"
             );
             assert!(
@@ -207,7 +209,7 @@ async fn slowloris_and_slow_bodies_are_cut_off() {
             assert!(answer.contains("took longer than 2s"), "{answer}");
         } else {
             assert!(
-                took < Duration::from_secs(3),
+                took < Duration::from_secs(1 + 3),
                 "slowloris cut after {took:?}"
             );
         }
