@@ -9,11 +9,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::capture::{Capture, Respond};
-use crate::cmd::{DbArg, parse_secrets, stop_on_signal};
+use crate::cmd::{DbArg, SenderArgs, parse_secrets, stop_on_signal};
 use crate::config::{parse_duration, parse_size};
 use crate::forward::{Forwarder, Target, humantime};
 use crate::lines::{self, Format};
-use crate::listener::{self, Limits};
+use crate::listener;
 use crate::store::{Durability, Store};
 use crate::tls;
 use crate::tunnel::start::StateLines;
@@ -52,15 +52,8 @@ pub struct Args {
     /// Time a sender has to send a request head (also how long an idle connection stays open)
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
-    /// Longest pause allowed while a sender sends a body, or reads the answer
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub body_timeout: Duration,
-    /// Longest time a sender may take to send a whole body
-    #[arg(long, default_value = "120s", value_parser = parse_duration)]
-    pub body_deadline: Duration,
-    /// Most connections open at once (more are answered 503 and closed)
-    #[arg(long, default_value_t = 1024)]
-    pub max_connections: usize,
+    #[command(flatten)]
+    pub senders: SenderArgs,
     /// Serve HTTPS with this PEM certificate chain
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -170,14 +163,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let printer = (!tui).then(|| tokio::spawn(lines::print(store.subscribe(), format)));
-    let limits = Limits {
-        max_body: args.max_body,
-        header_timeout: args.header_timeout,
-        body_timeout: args.body_timeout,
-        body_deadline: args.body_deadline,
-        max_connections: args.max_connections,
-        ..Limits::default()
-    };
+    let limits = args.senders.limits(args.max_body, args.header_timeout);
     let bounds = crate::prune::Bounds {
         keep: args.keep,
         max_bytes: args.max_db_size,

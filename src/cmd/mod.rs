@@ -34,6 +34,38 @@ impl DbArg {
     }
 }
 
+/// The limits on senders that `listen` and `relay` share.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SenderArgs {
+    /// Longest pause allowed while a sender sends a body, or reads the answer
+    #[arg(long, default_value = "30s", value_parser = crate::config::parse_duration)]
+    pub body_timeout: std::time::Duration,
+    /// Longest time a sender may take to send a whole body
+    #[arg(long, default_value = "120s", value_parser = crate::config::parse_duration)]
+    pub body_deadline: std::time::Duration,
+    /// Most connections open at once (more are answered 503 and closed)
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+}
+
+impl SenderArgs {
+    /// The listener's limits with these and the command's own.
+    pub fn limits(
+        &self,
+        max_body: u64,
+        header_timeout: std::time::Duration,
+    ) -> crate::listener::Limits {
+        crate::listener::Limits {
+            max_body,
+            header_timeout,
+            body_timeout: self.body_timeout,
+            body_deadline: self.body_deadline,
+            max_connections: self.max_connections,
+            ..crate::listener::Limits::default()
+        }
+    }
+}
+
 /// An error in how the command was called (exit code 2), found after parsing.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

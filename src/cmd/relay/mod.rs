@@ -72,15 +72,8 @@ pub struct Args {
     /// How often the Channel table is re-read (and the WAL checkpointed); for tests
     #[arg(long, default_value = "500ms", value_parser = parse_duration, hide = true)]
     pub reload_every: Duration,
-    /// Longest pause allowed while a sender sends a body, or reads the answer
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub body_timeout: Duration,
-    /// Longest time a sender may take to send a whole body
-    #[arg(long, default_value = "120s", value_parser = parse_duration)]
-    pub body_deadline: Duration,
-    /// Most connections open at once
-    #[arg(long, default_value_t = 1024)]
-    pub max_connections: usize,
+    #[command(flatten)]
+    pub senders: crate::cmd::SenderArgs,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -198,12 +191,8 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
     tokio::spawn(prune(store, args.retain, shutdown.clone()));
     let config = RelayConfig {
         limits: Limits {
-            max_body: args.max_body,
-            header_timeout: args.handshake_timeout,
-            body_timeout: args.body_timeout,
-            body_deadline: args.body_deadline,
-            max_connections: args.max_connections,
             tls_timeout: args.handshake_timeout,
+            ..args.senders.limits(args.max_body, args.handshake_timeout)
         },
         handshake_timeout: args.handshake_timeout,
         ping: args.ping,
