@@ -1,6 +1,8 @@
 //! History through the real binary: filters, list, show, replay, export/import, prune,
 //! completions, and reading while `listen` writes.
 
+#[path = "history/batch.rs"]
+mod batch;
 #[path = "history/live.rs"]
 mod live;
 #[path = "history/stored.rs"]

@@ -13,19 +13,24 @@ use crate::config::{format_size, parse_duration, parse_size};
 use crate::filter::{Flow, Order, Page};
 use crate::forward::{Forwarder, Target};
 use crate::lines::text_line;
-use crate::replay::{self, Options};
+use crate::replay::schedule::{self, Pace, Shape, Slot};
+use crate::replay::{self, Batch, Options};
 use crate::store::{Durability, Reader, Store};
 
 /// Send recorded Events to your app again, as captured or edited
 ///
 /// With an id, replays that Event; with a filter, every match in arrival order. The Target is
-/// --to, else the one the Event was last delivered to.
+/// --to, else the one the Event was last delivered to. A batch can also do what providers do:
+/// keep the original gaps (--pace), deliver twice (--repeat), out of order (--shuffle), at once
+/// (--concurrency), to test that your app is idempotent and order-proof.
 ///
 /// Examples:
 ///   hooktap replay 42
 ///   hooktap replay 42 --to http://localhost:4000 --edit
 ///   hooktap replay 42 --resign --secret stripe=whsec_...
 ///   hooktap replay provider:ayrshare status:5xx after:1h --dry-run
+///   hooktap replay after:1h --pace 10x
+///   hooktap replay type:scheduled --repeat 2 --shuffle --concurrency 4
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -36,7 +41,7 @@ pub struct Args {
     #[arg(long, value_name = "URL", value_parser = Target::parse)]
     pub to: Option<Target>,
     /// Edit the raw request in $EDITOR first; the edit is stored as a new Event
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["pace", "repeat", "shuffle", "concurrency"])]
     pub edit: bool,
     /// Re-sign with a fresh timestamp and the provider's configured secret (--secret, env
     /// HOOKTAP_SECRET_<PROVIDER> or the config file)
@@ -48,6 +53,27 @@ pub struct Args {
     /// List what would be sent, send nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// asap (each as soon as a sender is free), original (the gaps between the Events as they
+    /// arrived), or a speed such as 10x (the original gaps, ten times faster)
+    #[arg(long, value_name = "PACE", default_value = "asap", value_parser = Pace::parse)]
+    pub pace: Pace,
+    /// With --pace: the longest wait between two Events, whatever the original gap
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub max_gap: Duration,
+    /// Send each Event N times, one right after the other (as a provider's retry would)
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Send the Events in a random order (the seed is printed, to run the same order again)
+    #[arg(long)]
+    pub shuffle: bool,
+    /// The seed for --shuffle: the same seed gives the same order
+    #[arg(long, value_name = "N", requires = "shuffle")]
+    pub seed: Option<u64>,
+    /// Most replays in flight at once
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
     /// How long the app may take to answer
     #[arg(long, default_value = "9s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -76,39 +102,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let path = args.db.path();
     let reader = Reader::open(&path)?;
-    let ids = match single {
-        Some(id) => vec![id],
+    let events = match single {
+        Some(id) => vec![(id, 0)],
         None => {
             if args.edit {
                 return Err(UsageError("--edit takes one event id, not a filter".into()).into());
             }
-            let filter = parse_filter(&args.what)?;
-            let mut ids = Vec::new();
-            let all = Page {
-                order: Order::OldestFirst,
-                ..Page::first(usize::MAX)
-            };
-            reader.walk(&filter, &all, |s, _| {
-                ids.push(s.id);
-                Ok(Flow::Continue)
-            })?;
-            if ids.is_empty() {
-                anyhow::bail!("no events match this filter, so nothing was replayed");
-            }
-            ids
+            matches(&reader, &args.what)?
         }
     };
+    let shape = Shape {
+        pace: args.pace,
+        max_gap: args.max_gap,
+        repeat: args.repeat,
+        shuffle: args.shuffle.then(|| args.seed.unwrap_or_else(random_seed)),
+    };
+    if let Some(seed) = shape.shuffle.filter(|_| args.seed.is_none()) {
+        eprintln!("hooktap: shuffled with --seed {seed} (pass it again for the same order)");
+    }
+    let slots = schedule::schedule(&events, &shape);
     let mut out = std::io::stdout().lock();
     if args.dry_run {
-        for id in ids {
-            let plan = replay::plan(&reader, id, args.to.as_ref())?;
+        for slot in slots {
+            let plan = replay::plan(&reader, slot.event_id, args.to.as_ref())?;
             writeln!(
                 out,
-                "would send #{} {} {} ({})",
-                id,
+                "would send #{} {} {} ({}){}",
+                slot.event_id,
                 plan.event.method,
                 plan.url(),
-                format_size(plan.event.body.len() as u64)
+                format_size(plan.event.body.len() as u64),
+                when(&slot, &shape)
             )?;
         }
         return Ok(());
@@ -120,37 +144,140 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let store = Store::open(&path, Durability::Normal)?;
     let writer = store.writer();
     let forwarder = Forwarder::new(args.timeout, args.max_response as usize);
-    let mut failed = 0;
-    let total = ids.len();
-    for id in ids {
-        let mut plan = replay::plan(&reader, id, args.to.as_ref())?;
-        if args.edit {
-            let raw = replay::raw_request(&plan.event)?;
-            let text = replay::open_in_editor(&raw)?;
-            if text == raw {
-                eprintln!("hooktap: the request was not changed; replaying it as an edit anyway");
-            }
-            let edited = replay::parse_raw(&text, &plan.event, id)?;
-            let stored = runtime.block_on(replay::store_edit(&writer, &edited, &options.redact))?;
-            eprintln!("stored the edit as event #{stored} (from #{id})");
-            plan.event_id = stored;
-            plan.event = edited;
+    let sent = if args.edit {
+        let plan = edit(&runtime, &reader, &writer, &args, &options, events[0].0)?;
+        let done = runtime.block_on(replay::send(&writer, &forwarder, plan, &options));
+        let mut tally = Tally::default();
+        tally.add(&mut out, done);
+        if let Some(e) = tally.error.take() {
+            return Err(e);
         }
-        let done = runtime.block_on(replay::send(&writer, &forwarder, plan, &options))?;
-        writeln!(
-            out,
-            "{}",
-            text_line(&done.summary, done.result.error.as_deref())
-        )?;
-        if !done.answered() {
-            failed += 1;
+        tally
+    } else {
+        let batch = Batch {
+            reader: &reader,
+            writer: writer.clone(),
+            forwarder: std::sync::Arc::new(forwarder),
+            to: args.to.clone(),
+            options: std::sync::Arc::new(options),
+            concurrency: args.concurrency as usize,
+        };
+        let started = std::time::Instant::now();
+        let mut tally = Tally::default();
+        let ran = runtime.block_on(batch.run(&slots, |_, done| tally.add(&mut out, done)));
+        if slots.len() > 1 {
+            eprintln!(
+                "hooktap: {} of {} replays sent in {}{}",
+                tally.sent,
+                slots.len(),
+                crate::forward::humantime(started.elapsed()),
+                if tally.failed > 0 {
+                    format!(", {} failed", tally.failed)
+                } else {
+                    String::new()
+                }
+            );
         }
-    }
+        ran?;
+        if let Some(e) = tally.error.take() {
+            return Err(e);
+        }
+        tally
+    };
     drop(writer);
     store.close();
-    match (failed, total) {
+    match (sent.failed, sent.sent) {
         (0, _) => Ok(()),
         (1, 1) => anyhow::bail!("the replay failed (recorded as a failed Delivery)"),
-        _ => anyhow::bail!("{failed} of {total} replays failed (recorded as failed Deliveries)"),
+        (failed, total) => {
+            anyhow::bail!("{failed} of {total} replays failed (recorded as failed Deliveries)")
+        }
     }
+}
+
+/// The ids and arrival times of the Events `what` matches, oldest first.
+fn matches(reader: &Reader, what: &[String]) -> anyhow::Result<Vec<(i64, crate::event::Micros)>> {
+    let filter = parse_filter(what)?;
+    let mut events = Vec::new();
+    let all = Page {
+        order: Order::OldestFirst,
+        ..Page::first(usize::MAX)
+    };
+    reader.walk(&filter, &all, |s, _| {
+        events.push((s.id, s.received_at));
+        Ok(Flow::Continue)
+    })?;
+    if events.is_empty() {
+        anyhow::bail!("no events match this filter, so nothing was replayed");
+    }
+    Ok(events)
+}
+
+/// What a dry run adds to a line: when the send would start, and which copy it is.
+fn when(slot: &Slot, shape: &Shape) -> String {
+    let mut text = String::new();
+    if shape.pace != Pace::Asap {
+        text.push_str(&format!(" at +{:.3}s", slot.at.as_secs_f64()));
+    }
+    if shape.repeat > 1 {
+        text.push_str(&format!(", copy {} of {}", slot.copy, shape.repeat));
+    }
+    text
+}
+
+/// Replays sent and failed so far, printing a line for each.
+#[derive(Default)]
+struct Tally {
+    sent: usize,
+    failed: usize,
+    /// The first error that was not the app's (the Store, a signature that cannot be made).
+    error: Option<anyhow::Error>,
+}
+
+impl Tally {
+    fn add(&mut self, out: &mut impl Write, done: anyhow::Result<replay::Replayed>) {
+        match done {
+            Ok(done) => {
+                self.sent += 1;
+                if !done.answered() {
+                    self.failed += 1;
+                }
+                let line = text_line(&done.summary, done.result.error.as_deref());
+                if let Err(e) = writeln!(out, "{line}") {
+                    self.error.get_or_insert(e.into());
+                }
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// `--edit`: the Event in $EDITOR, stored as a new Event, planned to go where it would have.
+fn edit(
+    runtime: &tokio::runtime::Runtime,
+    reader: &Reader,
+    writer: &crate::store::Writer,
+    args: &Args,
+    options: &Options,
+    id: i64,
+) -> anyhow::Result<replay::Plan> {
+    let mut plan = replay::plan(reader, id, args.to.as_ref())?;
+    let raw = replay::raw_request(&plan.event)?;
+    let text = replay::open_in_editor(&raw)?;
+    if text == raw {
+        eprintln!("hooktap: the request was not changed; replaying it as an edit anyway");
+    }
+    let edited = replay::parse_raw(&text, &plan.event, id)?;
+    let stored = runtime.block_on(replay::store_edit(writer, &edited, &options.redact))?;
+    eprintln!("stored the edit as event #{stored} (from #{id})");
+    plan.event_id = stored;
+    plan.event = edited;
+    Ok(plan)
+}
+
+/// A seed for `--shuffle` without `--seed`.
+fn random_seed() -> u64 {
+    (crate::tunnel::backoff::jitter() * (1u64 << 53) as f64) as u64
 }

@@ -5,6 +5,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -143,16 +145,21 @@ pub fn fill(db: &Path, items: Vec<(Event, Option<(&str, DeliveryResult)>)>) -> V
 /// A request the Target received.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    /// When its head arrived.
+    pub at: std::time::Instant,
     pub path: String,
     pub headers: Vec<(String, Vec<u8>)>,
     pub body: Bytes,
 }
 
 /// A real hyper server standing in for the user's app: answers 500 when the body contains
-/// `fail`, else 200 with `{"ok":true}`, and records what it got.
+/// `fail`, else 200 with `{"ok":true}`, after `delay_ms`; records what it got and the most
+/// requests it had in hand at once.
 pub struct Target {
     pub url: String,
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub delay_ms: Arc<AtomicU64>,
+    pub peak: Arc<AtomicUsize>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -169,13 +176,21 @@ impl Target {
             .unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let log = seen.clone();
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let in_hand = Arc::new(AtomicUsize::new(0));
+        let (delay, most) = (delay_ms.clone(), peak.clone());
         runtime.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let log = log.clone();
+                let (log, delay, most, in_hand) =
+                    (log.clone(), delay.clone(), most.clone(), in_hand.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let log = log.clone();
+                        let (log, delay, most, in_hand) =
+                            (log.clone(), delay.clone(), most.clone(), in_hand.clone());
                         async move {
+                            let at = std::time::Instant::now();
+                            most.fetch_max(in_hand.fetch_add(1, SeqCst) + 1, SeqCst);
                             let path = req.uri().to_string();
                             let headers = req
                                 .headers()
@@ -189,10 +204,14 @@ impl Target {
                                 200
                             };
                             log.lock().unwrap().push(Seen {
+                                at,
                                 path,
                                 headers,
                                 body,
                             });
+                            let wait = delay.load(SeqCst);
+                            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                            in_hand.fetch_sub(1, SeqCst);
                             let answer = format!("{{\"ok\":{},\"n\":1}}", status == 200);
                             Ok::<_, Infallible>(
                                 hyper::Response::builder()
@@ -212,6 +231,8 @@ impl Target {
         Target {
             url: format!("http://{addr}"),
             seen,
+            delay_ms,
+            peak,
             _runtime: runtime,
         }
     }
