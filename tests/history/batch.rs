@@ -145,33 +145,23 @@ fn original_pace_keeps_the_gaps_at_the_speed_asked() {
         })
         .collect(),
     );
-    // The schedule, exactly: gaps halved, the 98.8 s one cut to --max-gap.
-    let dry = ok(
-        &db,
-        &[
+    let paced = |max_gap: &str, extra: &[&str]| {
+        let args = [
             "replay",
             "provider:github",
             "--pace",
             "2x",
             "--max-gap",
-            "1s",
-            "--dry-run",
-        ],
-    );
+            max_gap,
+        ];
+        ok(&db, &[&args[..], extra].concat())
+    };
+    // The schedule, exactly: gaps halved, the 98.8 s one cut to --max-gap.
+    let dry = paced("1s", &["--dry-run"]);
     let at: Vec<&str> = dry.lines().map(|l| l.rsplit(' ').next().unwrap()).collect();
     assert_eq!(at, ["+0.000s", "+0.200s", "+0.600s", "+1.600s"], "{dry}");
 
-    ok(
-        &db,
-        &[
-            "replay",
-            "provider:github",
-            "--pace",
-            "2x",
-            "--max-gap",
-            "300ms",
-        ],
-    );
+    paced("300ms", &[]);
     let seen = target.requests();
     assert_eq!(seen.len(), 4);
     // Never early (a little allowance for the first request's connection set-up).
