@@ -230,6 +230,13 @@ fn replay_goes_to_the_last_target_and_records_a_delivery() {
     assert_eq!(rec["deliveries"][2]["outcome"], "failed");
     assert_eq!(rec["body"], std::str::from_utf8(body).unwrap());
     assert_eq!(hooktap(&db, &["show", &id, "--body"]).stdout, body);
+    // That mistyped --to failed, so it does not become where the next replay goes.
+    ok(&db, &["replay", &id]);
+    assert_eq!(
+        target.requests().len(),
+        2,
+        "back to the Target that answered"
+    );
 
     let out = hooktap(&db, &["replay", "999"]);
     assert_eq!(

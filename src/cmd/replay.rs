@@ -19,13 +19,15 @@ use crate::store::{Durability, Reader, Store};
 
 /// Send recorded Events to your app again, as captured or edited
 ///
-/// With an id, replays that Event; with a filter, every match in arrival order. The Target is
-/// --to, else the one the Event was last delivered to. A batch can also do what providers do:
-/// keep the original gaps (--pace), deliver twice (--repeat), out of order (--shuffle), at once
-/// (--concurrency), to test that your app is idempotent and order-proof.
+/// With ids, replays those Events in the order given; with a filter, every match in arrival
+/// order. The Target is --to, else the one the Event's latest answered Delivery went to. A
+/// batch can also do what providers do: keep the original gaps (--pace), deliver twice
+/// (--repeat), out of order (--shuffle), at once (--concurrency), to test that your app is
+/// idempotent and order-proof.
 ///
 /// Examples:
 ///   hooktap replay 42
+///   hooktap replay 42 43 44
 ///   hooktap replay 42 --to http://localhost:4000 --edit
 ///   hooktap replay 42 --resign --secret stripe=whsec_...
 ///   hooktap replay provider:ayrshare status:5xx after:1h --dry-run
@@ -34,10 +36,10 @@ use crate::store::{Durability, Reader, Store};
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// An Event id (42 or #42), or filter terms
+    /// Event ids (42 or #42; several in the order given), or filter terms
     #[arg(value_name = "ID|FILTER", required = true)]
     pub what: Vec<String>,
-    /// Send to this Target instead of the one last used
+    /// Send to this Target instead of the one that last answered
     #[arg(long, value_name = "URL", value_parser = Target::parse)]
     pub to: Option<Target>,
     /// Edit the raw request in $EDITOR first; the edit is stored as a new Event
@@ -96,14 +98,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         resign,
         redact: crate::redact::load(&[])?,
     };
-    let single = match args.what.as_slice() {
-        [one] => parse_id(one).ok(),
-        _ => None,
-    };
+    // Only ids (`replay 4 5`) name Events; anything else is a filter.
+    let named: Option<Vec<i64>> = args.what.iter().map(|w| parse_id(w).ok()).collect();
     let path = args.db.path();
     let reader = Reader::open(&path)?;
-    let events = match single {
-        Some(id) => vec![(id, 0)],
+    let events = match named {
+        Some(ids) => {
+            if args.edit && ids.len() > 1 {
+                return Err(UsageError("--edit takes one event id".into()).into());
+            }
+            arrivals(&reader, &ids)?
+        }
         None => {
             if args.edit {
                 return Err(UsageError("--edit takes one event id, not a filter".into()).into());
@@ -193,6 +198,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             anyhow::bail!("{failed} of {total} replays failed (recorded as failed Deliveries)")
         }
     }
+}
+
+/// The arrival times of the Events `ids` names, in the order given.
+fn arrivals(reader: &Reader, ids: &[i64]) -> anyhow::Result<Vec<(i64, crate::event::Micros)>> {
+    ids.iter()
+        .map(|&id| match reader.summary(id)? {
+            Some(s) => Ok((id, s.received_at)),
+            None => anyhow::bail!("no event #{id} (`hooktap list` shows the ids)"),
+        })
+        .collect()
 }
 
 /// The ids and arrival times of the Events `what` matches, oldest first.

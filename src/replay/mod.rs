@@ -74,7 +74,7 @@ impl Replayed {
 }
 
 /// Reads Event `event_id` and works out its Target: `to`, else the Target of its latest
-/// Delivery (or of the Event it was edited from).
+/// answered Delivery (or of the Event it was edited from).
 pub fn plan(reader: &Reader, event_id: i64, to: Option<&Target>) -> anyhow::Result<Plan> {
     let Some((summary, event)) = reader.event(event_id)? else {
         anyhow::bail!("no event #{event_id} (`hooktap list` shows the ids)");
@@ -96,8 +96,9 @@ pub fn plan(reader: &Reader, event_id: i64, to: Option<&Target>) -> anyhow::Resu
     })
 }
 
-/// The Target of the latest Delivery of `event_id`, or of the Event it was edited from. The
-/// Store keeps each Delivery's full URL; the Target is that URL minus the Event's path and query.
+/// The Target of the latest answered Delivery of `event_id` (else its latest Delivery), or of
+/// the Event it was edited from. The Store keeps each Delivery's full URL; the Target is that
+/// URL minus the Event's path and query.
 pub fn default_target(reader: &Reader, event_id: i64) -> anyhow::Result<Option<Target>> {
     let mut id = Some(event_id);
     // Follow `derived_from` a bounded number of steps (an edit of an edit of ...).
@@ -106,7 +107,15 @@ pub fn default_target(reader: &Reader, event_id: i64) -> anyhow::Result<Option<T
         let Some((summary, event)) = reader.event(current)? else {
             break;
         };
-        if let Some(d) = reader.deliveries(current)?.last() {
+        let deliveries = reader.deliveries(current)?;
+        // The latest Delivery that reached an app: a replay to a mistyped --to that failed
+        // must not become where every later replay goes. None answered: the latest.
+        let latest = deliveries
+            .iter()
+            .rev()
+            .find(|d| d.result.outcome == Outcome::Ok)
+            .or(deliveries.last());
+        if let Some(d) = latest {
             let suffix = event.path_and_query();
             let base = d.target.strip_suffix(&suffix).unwrap_or(&d.target);
             return Target::parse(base).map(Some).map_err(|e| {

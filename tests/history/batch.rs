@@ -173,6 +173,27 @@ fn original_pace_keeps_the_gaps_at_the_speed_asked() {
 }
 
 #[test]
+fn several_ids_are_replayed_in_the_order_given_not_searched_for() {
+    let (_dir, db) = temp_db();
+    let target = Target::start();
+    let got = six(&db, &target);
+    let (a, b) = (got[4].to_string(), format!("#{}", got[1]));
+    ok(&db, &["replay", &a, &b]);
+    assert_eq!(paths(&target), ["/e5", "/e2"]);
+    let out = hooktap(&db, &["replay", &a, "999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no event #999"));
+    assert_eq!(
+        target.requests().len(),
+        2,
+        "nothing sent when an id is unknown"
+    );
+    let out = hooktap(&db, &["replay", &a, &b, "--edit"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--edit takes one event id"));
+}
+
+#[test]
 fn batch_flags_that_make_no_sense_are_usage_errors() {
     let (_dir, db) = temp_db();
     let target = Target::start();
