@@ -64,13 +64,7 @@ pub async fn print(mut bus: broadcast::Receiver<Change>, format: Format) {
 /// One line for people: what arrived, the answer, what the Event is, and whether it is a
 /// provider's retry or failed its signature check.
 pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
-    let time = chrono::DateTime::from_timestamp_micros(s.received_at)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%H:%M:%S%.3f")
-                .to_string()
-        })
-        .unwrap_or_default();
+    let time = crate::event::local_list_time(s.received_at);
     let path = match &s.query {
         Some(q) => format!("{}?{}", s.path, q),
         None => s.path.clone(),

@@ -119,6 +119,46 @@ fn list_filters_by_indexed_and_body_terms() {
 }
 
 #[test]
+fn list_says_the_date_of_older_events_and_keeps_its_columns_in_line() {
+    let (_dir, db) = temp_db();
+    let mut old = event("ayrshare", Some("comments.commentCreated"), "/old", b"{}");
+    old.received_at = 1_735_787_045_000_000; // 2025-01-02
+    let mut options = event("unknown", None, "/opt", b"");
+    options.method = "OPTIONS".into();
+    fill(
+        &db,
+        vec![
+            (old, None),
+            (options, None),
+            (event("github", Some("push"), "/now", b"{}"), None),
+        ],
+    );
+    let out = ok(&db, &["list"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let col = |line: &str, word: &str| line.find(word).unwrap_or_else(|| panic!("{word}: {out}"));
+    let id_end = col(lines[0], "ID") + 2;
+    let method_at = col(lines[0], "METHOD");
+    let kind_at = col(lines[0], "PROVIDER/TYPE");
+    for (line, id, method) in [
+        (lines[1], "#3", "POST"),
+        (lines[2], "#2", "OPTIONS"),
+        (lines[3], "#1", "POST"),
+    ] {
+        assert_eq!(col(line, id) + id.len(), id_end, "{out}");
+        assert_eq!(col(line, method), method_at, "{out}");
+    }
+    assert!(
+        lines[3].starts_with("2025-01-0"),
+        "the year of an older Event: {out}"
+    );
+    assert_eq!(
+        col(lines[3], "ayrshare comments.commentCreated "),
+        kind_at,
+        "a long type whole, in its column: {out}"
+    );
+}
+
+#[test]
 fn a_bad_filter_names_its_column() {
     let (_dir, db) = temp_db();
     let out = hooktap(&db, &["list", "stauts:5xx"]);

@@ -71,15 +71,68 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let colour = use_colour();
+    let widths = Widths::of(&rows);
     writeln!(
         out,
-        "{:<12}  {:>6}  {:<6} {:<28} {:<28} {:>6} {:>9} {:>9}",
-        "TIME", "ID", "METHOD", "PATH", "PROVIDER/TYPE", "STATUS", "DURATION", "SIZE"
+        "{:<tw$}  {:>6}  {:<mw$} {:<pw$} {:<kw$} {:>6} {:>9} {:>9}",
+        "TIME",
+        "ID",
+        "METHOD",
+        "PATH",
+        "PROVIDER/TYPE",
+        "STATUS",
+        "DURATION",
+        "SIZE",
+        tw = widths.time,
+        mw = widths.method,
+        pw = widths.path,
+        kw = widths.kind,
     )?;
     for row in &rows {
-        writeln!(out, "{}", table_row(row, colour))?;
+        writeln!(out, "{}", table_row(row, &widths, colour))?;
     }
     Ok(())
+}
+
+/// Column widths for a page: at least the usual ones, wider (to a cap) when a row needs it, so
+/// a date, an `OPTIONS` or a long Ayrshare type does not push its row out of line.
+struct Widths {
+    time: usize,
+    method: usize,
+    path: usize,
+    kind: usize,
+}
+
+impl Widths {
+    fn of(rows: &[EventSummary]) -> Widths {
+        let most = |min: usize, cap: usize, len: &dyn Fn(&EventSummary) -> usize| {
+            rows.iter().map(len).max().unwrap_or(0).clamp(min, cap)
+        };
+        Widths {
+            time: most(12, 19, &|s| time(s).chars().count()),
+            method: most(6, 10, &|s| s.method.chars().count()),
+            path: most(28, 40, &|s| path(s).chars().count()),
+            kind: most(28, 40, &|s| kind(s).chars().count()),
+        }
+    }
+}
+
+fn time(s: &EventSummary) -> String {
+    crate::event::local_list_time(s.received_at)
+}
+
+fn path(s: &EventSummary) -> String {
+    match &s.query {
+        Some(q) => format!("{}?{q}", s.path),
+        None => s.path.clone(),
+    }
+}
+
+fn kind(s: &EventSummary) -> String {
+    match &s.event_type {
+        Some(t) => format!("{} {t}", s.provider),
+        None => s.provider.clone(),
+    }
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org).
@@ -104,18 +157,7 @@ pub fn paint_status(text: &str, status: Option<u16>, colour: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-fn table_row(s: &EventSummary, colour: bool) -> String {
-    let time = chrono::DateTime::from_timestamp_micros(s.received_at)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%H:%M:%S%.3f")
-                .to_string()
-        })
-        .unwrap_or_default();
-    let kind = match &s.event_type {
-        Some(t) => format!("{} {t}", s.provider),
-        None => s.provider.clone(),
-    };
+fn table_row(s: &EventSummary, w: &Widths, colour: bool) -> String {
     let status = match (s.status, s.outcome.as_deref()) {
         (Some(code), _) => code.to_string(),
         (None, Some(o)) => o.to_string(),
@@ -125,26 +167,25 @@ fn table_row(s: &EventSummary, colour: bool) -> String {
         .duration_us
         .map(|us| format!("{:.1} ms", us as f64 / 1000.0))
         .unwrap_or_default();
-    let mut path = s.path.clone();
-    if let Some(q) = &s.query {
-        path.push('?');
-        path.push_str(q);
-    }
     let marks = match (s.replayed, s.derived_from) {
         (_, Some(_)) => "✎",
         (true, None) => "↻",
         _ => " ",
     };
     format!(
-        "{:<12}  {:>6}{marks} {:<6} {:<28} {:<28} {} {:>9} {:>9}",
-        time,
+        "{:<tw$}  {:>6}{marks} {:<mw$} {:<pw$} {:<kw$} {} {:>9} {:>9}",
+        time(s),
         format!("#{}", s.id),
-        s.method,
-        truncate(&path, 28),
-        truncate(&kind, 28),
+        truncate(&s.method, w.method),
+        truncate(&path(s), w.path),
+        truncate(&kind(s), w.kind),
         paint_status(&format!("{status:>6}"), s.status, colour),
         duration,
-        format_size(s.body_size)
+        format_size(s.body_size),
+        tw = w.time,
+        mw = w.method,
+        pw = w.path,
+        kw = w.kind,
     )
 }
 

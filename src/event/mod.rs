@@ -27,6 +27,35 @@ pub fn format_time(micros: Micros) -> String {
     }
 }
 
+/// A time for a row in a list, in `tz`: `22:55:04.188` on the day of `now`, `Nov 27 22:55:04`
+/// earlier in the same year, `2025-01-02 03:04:05` before (12, 15 and 19 characters).
+pub fn list_time<Tz: chrono::TimeZone>(at: Micros, now: Micros, tz: &Tz) -> String
+where
+    Tz::Offset: fmt::Display,
+{
+    use chrono::Datelike;
+    let (Some(at), Some(now)) = (
+        chrono::DateTime::from_timestamp_micros(at),
+        chrono::DateTime::from_timestamp_micros(now),
+    ) else {
+        return at.to_string();
+    };
+    let (at, now) = (at.with_timezone(tz), now.with_timezone(tz));
+    let format = if at.date_naive() == now.date_naive() {
+        "%H:%M:%S%.3f"
+    } else if at.year() == now.year() {
+        "%b %d %H:%M:%S"
+    } else {
+        "%Y-%m-%d %H:%M:%S"
+    };
+    at.format(format).to_string()
+}
+
+/// [`list_time`] in the local time zone, against the current time.
+pub fn local_list_time(at: Micros) -> String {
+    list_time(at, now_micros(), &chrono::Local)
+}
+
 macro_rules! word_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -228,6 +257,23 @@ pub struct Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_times_say_the_day_when_it_is_not_today() {
+        let tz = chrono::FixedOffset::east_opt(3600).unwrap();
+        let at = |text: &str| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .timestamp_micros()
+        };
+        let now = at("2026-11-27T23:30:00Z"); // 00:30 on the 28th at +01:00
+        let show = |text: &str| list_time(at(text), now, &tz);
+        assert_eq!(show("2026-11-27T23:10:04.188Z"), "00:10:04.188");
+        assert_eq!(show("2026-11-27T22:55:04.188Z"), "Nov 27 23:55:04");
+        assert_eq!(show("2026-01-01T00:00:00Z"), "Jan 01 01:00:00");
+        assert_eq!(show("2025-01-02T02:04:05Z"), "2025-01-02 03:04:05");
+        assert_eq!(list_time(i64::MAX, now, &tz), i64::MAX.to_string());
+    }
 
     #[test]
     fn words_round_trip() {
