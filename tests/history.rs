@@ -159,6 +159,54 @@ fn list_says_the_date_of_older_events_and_keeps_its_columns_in_line() {
 }
 
 #[test]
+fn reading_never_turns_a_file_into_a_store() {
+    let (dir, _) = temp_db();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let other = dir.path().join("notes.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (t TEXT)")
+        .unwrap();
+    for (db, args) in [
+        (&empty, vec!["list"]),
+        (&other, vec!["list"]),
+        (&other, vec!["show", "1"]),
+        (&other, vec!["export", "--format", "ndjson"]),
+    ] {
+        let out = hooktap(db, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("is not a hooktap Store"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0, "still empty");
+    // Made a Store on purpose (listen, import), an empty file becomes private like one.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o644)).unwrap();
+    hooktap::store::Store::open(&empty, hooktap::store::Durability::Normal)
+        .unwrap()
+        .close();
+    let mode = std::fs::metadata(&empty).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    ok(&empty, &["list"]);
+    let tables: i64 = rusqlite::Connection::open(&other)
+        .unwrap()
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 1, "nothing added to another program's database");
+    // Writing into it is refused too, naming what to do.
+    let out = hooktap(&other, &["import", "/dev/null"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a hooktap Store") || out.status.code() == Some(1),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_bad_filter_names_its_column() {
     let (_dir, db) = temp_db();
     let out = hooktap(&db, &["list", "stauts:5xx"]);

@@ -49,6 +49,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let providers = crate::providers::secrets::load(&secrets)?;
     let redact = crate::redact::load(&[])?;
     let db = args.db.path();
+    // A mistyped --db must not open an empty UI on a Store made on the spot.
+    drop(crate::store::Reader::open(&db)?);
     let store = Store::open(&db, Durability::Normal)?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -11,7 +11,7 @@ mod schema;
 mod writer;
 
 use std::fs::{DirBuilder, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,14 +166,19 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
         .open(path)
     {
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // An empty file made beforehand (`touch`, `mktemp`) becomes a Store: private like one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            }
+        }
         Err(e) => {
             return Err(e)
                 .with_context(|| format!("cannot create the Store {}: {hint}", path.display()));
         }
     }
     let open = || -> rusqlite::Result<Connection> {
-        let mut conn = Connection::open(path)?;
+        let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(64);
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
@@ -188,10 +193,12 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
         // When the WAL starts over, a file grown past this is cut back to it. The checkpoint
         // thread restarts it at 16 MiB, so under load it is reused in place, not cut and grown.
         conn.pragma_update(None, "journal_size_limit", 32 << 20)?;
-        schema::migrate(&mut conn)?;
         Ok(conn)
     };
-    open().with_context(|| format!("cannot open the Store {}: {hint}", path.display()))
+    let mut conn =
+        open().with_context(|| format!("cannot open the Store {}: {hint}", path.display()))?;
+    schema::migrate(&mut conn).with_context(|| format!("cannot use {}", path.display()))?;
+    Ok(conn)
 }
 
 /// A read-only connection with the queries every command needs.
@@ -224,6 +231,14 @@ impl Reader {
                     path.display()
                 )
             })?;
+        if version == 0 {
+            // An empty file, or another program's database: reading must not make it a Store.
+            anyhow::bail!(
+                "{} is not a hooktap Store (an empty file, or another program's database): \
+                 `hooktap listen --forward URL --db PATH` makes a new one",
+                path.display()
+            );
+        }
         if version != SCHEMA_VERSION {
             drop(connect(path, Durability::Normal)?);
         }

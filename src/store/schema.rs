@@ -82,7 +82,7 @@ pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the Store up to [`VERSION`]. Safe to run from several processes at once: it takes the
 /// write lock first, then re-reads the version.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current == VERSION {
         return Ok(());
@@ -90,21 +90,41 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > VERSION {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
+        anyhow::bail!(
             "the Store has schema version {current}, newer than this hooktap understands \
              ({VERSION}); upgrade hooktap"
-        )));
+        );
+    }
+    let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if current == 0 && tables > 0 {
+        // Somebody else's database: adding a Store's tables to it would be a bad surprise.
+        anyhow::bail!(
+            "this SQLite database is not a hooktap Store (it holds other tables); \
+             pick another file with --db"
+        );
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
     }
-    tx.commit()
+    Ok(tx.commit()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_programs_database_is_left_alone() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE notes (t TEXT)").unwrap();
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("not a hooktap Store"), "{err}");
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 1, "nothing was added");
+    }
 
     #[test]
     fn migrates_an_empty_database_once() {
