@@ -90,7 +90,8 @@ pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
     if let Some(first) = s.duplicate_of {
         line.push_str(&format!("  retry of #{first}"));
     }
-    if s.signature == "invalid" {
+    // A refusal (--verify-enforce) says it in its own words.
+    if s.signature == "invalid" && !error.is_some_and(|e| e.starts_with("signature invalid")) {
         line.push_str("  signature invalid");
     }
     if let Some(e) = error {
@@ -138,5 +139,17 @@ mod tests {
             ),
             "{line}"
         );
+    }
+
+    #[test]
+    fn a_refusal_says_signature_invalid_once() {
+        let s = EventSummary {
+            signature: "invalid".into(),
+            ..summary()
+        };
+        let why = "signature invalid: wrong MAC; not forwarded (--verify-enforce)";
+        let line = text_line(&s, Some(why));
+        assert_eq!(line.matches("signature invalid").count(), 1, "{line}");
+        assert!(line.ends_with(why), "{line}");
     }
 }

@@ -132,11 +132,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let plan = replay::plan(&reader, slot.event_id, args.to.as_ref())?;
             writeln!(
                 out,
-                "would send #{} {} {} ({}){}",
+                "would send #{} {} {} ({}){}{}",
                 slot.event_id,
                 plan.event.method,
                 plan.url(),
                 format_size(plan.event.body.len() as u64),
+                if args.resign { ", re-signed" } else { "" },
                 when(&slot, &shape)
             )?;
         }

@@ -21,6 +21,9 @@ struct Body<'a> {
     git_ref: Text<'a>,
     #[serde(borrow)]
     zen: Text<'a>,
+    /// The pull request's or issue's number, also given at the top of `pull_request` events.
+    #[serde(borrow)]
+    number: Text<'a>,
     #[serde(borrow)]
     repository: Raw<'a>,
     #[serde(borrow)]
@@ -115,7 +118,7 @@ fn summary(event: &str, b: &Body<'_>) -> String {
             };
             format!(
                 "{noun}{action}: #{} \"{}\" in {repo}{by}",
-                item.number.or("?"),
+                item.number.get().or(b.number.get()).unwrap_or("?"),
                 clip(item.title.or(""), 80)
             )
         }
@@ -211,6 +214,19 @@ mod tests {
         );
         assert_eq!(verify(&headers(VECTOR), body, &[]).signature, Unchecked);
         assert_eq!(verify(&HeaderList::default(), body, &s).signature, Unsigned);
+    }
+
+    #[test]
+    fn a_pull_request_numbered_only_at_the_top_keeps_its_number() {
+        let mut h = HeaderList::default();
+        h.push("X-GitHub-Event", b"pull_request".to_vec());
+        let body = br#"{"action":"opened","number":7,"pull_request":{"title":"Fix"},
+            "repository":{"full_name":"o/r"}}"#;
+        let c = classify(&h, body, &[], 0);
+        assert_eq!(
+            c.summary.as_deref(),
+            Some("pull request opened: #7 \"Fix\" in o/r")
+        );
     }
 
     #[test]
