@@ -10,7 +10,8 @@ pub fn parse(text: &str) -> Result<Filter, FilterError> {
 }
 
 /// Parses filter words as the shell split them (`hooktap list provider:ayrshare "a b"`). A word
-/// with spaces stays one term: `"a b"` is a phrase and `path:"/a b"` one value.
+/// with spaces stays one term: `"a b"` is a phrase and `path:"/a b"` one value; unless a field
+/// term follows a space in it (`'provider:github status:5xx'`): that is filter text, as typed.
 pub fn parse_args(args: &[String]) -> Result<Filter, FilterError> {
     parse(&join_args(args))
 }
@@ -19,7 +20,9 @@ pub fn parse_args(args: &[String]) -> Result<Filter, FilterError> {
 pub fn join_args(args: &[String]) -> String {
     let mut out = Vec::with_capacity(args.len());
     for arg in args {
-        if !arg.contains(char::is_whitespace) && !arg.contains('"') {
+        // Plain words, and filter text pasted as one word (`'provider:github status:5xx'`, as
+        // typed in the TUI): whitespace then a field term means several terms, not one value.
+        if (!arg.contains(char::is_whitespace) && !arg.contains('"')) || holds_terms(arg) {
             out.push(arg.clone());
             continue;
         }
@@ -45,6 +48,15 @@ pub fn join_args(args: &[String]) -> String {
         }
     }
     out.join(" ")
+}
+
+/// Whether a word with spaces holds a field term after its first word (`a status:5xx`).
+fn holds_terms(arg: &str) -> bool {
+    arg.split_whitespace().skip(1).any(|word| {
+        let word = word.strip_prefix('-').unwrap_or(word);
+        word.split_once(':')
+            .is_some_and(|(field, _)| FIELDS.contains(&field))
+    })
 }
 
 /// Whether `s` is `"…"` with no unescaped quote inside.

@@ -188,3 +188,23 @@ fn shell_words_already_quoted_pass_as_they_are() {
     // Not one quoted token: quoted again, quotes and all.
     assert_eq!(f.terms()[3].test, Test::Text("\"a\"b\"".into()));
 }
+
+#[test]
+fn filter_text_pasted_as_one_shell_word_means_its_terms() {
+    let args = vec!["provider:github status:5xx -replayed".to_string()];
+    let f = parse_args(&args).unwrap();
+    assert_eq!(f.terms().len(), 3, "{:?}", f.terms());
+    assert_eq!(f.terms()[0].test, Test::Provider("github".into()));
+    assert!(f.terms()[2].negated);
+    let args = vec!["status:5xx provider:github".to_string()];
+    assert_eq!(parse_args(&args).unwrap().terms().len(), 2);
+    // A phrase followed by a field term is filter text too; a lone phrase stays a phrase.
+    let args = vec!["account locked -status:2xx".to_string()];
+    assert_eq!(parse_args(&args).unwrap().terms().len(), 3);
+    let args = vec!["account locked: try later".to_string()];
+    let f = parse_args(&args).unwrap();
+    assert_eq!(
+        f.terms()[0].test,
+        Test::Text("account locked: try later".into())
+    );
+}
