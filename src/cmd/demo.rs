@@ -147,10 +147,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(p) = printer {
         let _ = p.await;
     }
-    if let Some(dir) = temp_dir {
-        let _ = std::fs::remove_dir_all(&dir);
+    match temp_dir {
+        Some(dir) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            eprintln!(
+                "hooktap demo stopped; its Store {} was removed (`hooktap demo --db PATH` keeps one)",
+                db.display()
+            );
+        }
+        None => eprintln!(
+            "hooktap demo stopped; the Store {} keeps its Events",
+            db.display()
+        ),
     }
-    eprintln!("hooktap demo stopped");
     screen
 }
 
