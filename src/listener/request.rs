@@ -12,24 +12,20 @@ use super::Limits;
 use crate::capture::{Answer, Capture, Incoming};
 use crate::event::{HeaderList, Ingress};
 
-/// The answer (and closed connection) for a request that must not go further: a framing
+/// The answer (to send with [`closing`]) for a request that must not go further: a framing
 /// conflict the watcher saw (`conflict`), `CONNECT`, or a declared body over the limit. Shared
 /// with the Relay, whose webhooks pass the same door.
-pub fn refuse(
-    req: &Request<HyperBody>,
-    limits: &Limits,
-    conflict: bool,
-) -> Option<Response<Full<Bytes>>> {
+pub fn refuse(req: &Request<HyperBody>, limits: &Limits, conflict: bool) -> Option<Answer> {
     let h = req.headers();
     // hyper hides a Content-Length it dropped for Transfer-Encoding; the watcher does not.
     let ambiguous = conflict
         || (h.contains_key(http::header::TRANSFER_ENCODING)
             && h.contains_key(http::header::CONTENT_LENGTH));
     if ambiguous {
-        return Some(closing(Answer::text(
+        return Some(Answer::text(
             400,
             "Content-Length and Transfer-Encoding together are ambiguous",
-        )));
+        ));
     }
     // Only a single `chunked` is framing both sides read alike: two TE lines are a classic
     // smuggling shape (TE.TE), and another coding (gzip, ...) would reach the Target still
@@ -43,30 +39,30 @@ pub fn refuse(
         [] => {}
         [one] if one.eq_ignore_ascii_case(b"chunked") => {}
         [_] => {
-            return Some(closing(Answer::text(
+            return Some(Answer::text(
                 501,
                 "only Transfer-Encoding: chunked is supported",
-            )));
+            ));
         }
         _ => {
-            return Some(closing(Answer::text(
+            return Some(Answer::text(
                 400,
                 "Transfer-Encoding given more than once is ambiguous",
-            )));
+            ));
         }
     }
     if req.method() == Method::CONNECT {
-        return Some(closing(Answer::text(
+        return Some(Answer::text(
             405,
             "CONNECT is not supported: hooktap is not a proxy",
-        )));
+        ));
     }
     let declared = h
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limits.max_body) {
-        return Some(closing(too_large(limits.max_body)));
+        return Some(too_large(limits.max_body));
     }
     None
 }
@@ -80,7 +76,7 @@ pub(super) async fn handle(
     conflict: bool,
 ) -> Response<Full<Bytes>> {
     if let Some(refusal) = refuse(&req, limits, conflict) {
-        return refusal;
+        return refused(req.method(), req.uri().path(), remote, refusal);
     }
     let h = req.headers();
     let mut headers = HeaderList::default();
@@ -90,7 +86,7 @@ pub(super) async fn handle(
     let (parts, body) = req.into_parts();
     let body = match read_body(body, limits).await {
         Ok(b) => b,
-        Err(answer) => return closing(answer),
+        Err(answer) => return refused(&parts.method, parts.uri.path(), remote, answer),
     };
     let incoming = Incoming {
         method: parts.method.as_str().to_string(),
@@ -111,6 +107,23 @@ pub(super) async fn handle(
         Ok(answer) => response(answer),
         Err(_) => response(Answer::text(500, "internal error while capturing")),
     }
+}
+
+/// Closes with `answer`, and says so in the log: a refused request is no Event, so without
+/// this line a webhook turned away (too large, too slow) would leave no trace.
+fn refused(
+    method: &Method,
+    path: &str,
+    remote: SocketAddr,
+    answer: Answer,
+) -> Response<Full<Bytes>> {
+    let why = String::from_utf8_lossy(&answer.body);
+    let why = why.trim().trim_start_matches("hooktap: ");
+    tracing::warn!(
+        "refused {method} {path} from {remote} with {}: {why}; not recorded",
+        answer.status
+    );
+    closing(answer)
 }
 
 pub fn too_large(max: u64) -> Answer {

@@ -170,7 +170,7 @@ async fn webhook(
 ) -> Response<Full<Bytes>> {
     let limits = &config.limits;
     if let Some(refusal) = listener::refuse(&req, limits, conflict) {
-        return refusal;
+        return listener::closing(refusal);
     }
     let h = req.headers();
     let mut headers = HeaderList::default();

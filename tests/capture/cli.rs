@@ -210,3 +210,29 @@ async fn store_files_are_private() {
         assert_eq!(mode(&p), 0o600, "{}", p.display());
     }
 }
+
+/// A webhook turned away at the door is no Event, so the log says so: what, from where, why.
+#[tokio::test]
+async fn a_refused_request_leaves_a_log_line() {
+    let target = TestTarget::start(Behaviour::Status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let bin = Binary::listen(&db, &target.url(), &["--max-body", "1KiB"]);
+    let head = b"POST /hooks/big HTTP/1.1\r\nhost: x\r\ncontent-length: 5000\r\n\r\n";
+    let (resp, _) = crate::common::raw(bin.addr, head, std::time::Duration::from_secs(5)).await;
+    assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
+    let line = crate::common::eventually(std::time::Duration::from_secs(10), || {
+        let lines = bin.stderr.lock().unwrap();
+        lines
+            .iter()
+            .find(|l| l.contains("refused POST /hooks/big"))
+            .cloned()
+    })
+    .await;
+    assert!(line.contains("from 127.0.0.1:"), "{line}");
+    assert!(
+        line.contains("with 413: body larger than the limit of 1.0 KiB (raise it with --max-body); not recorded"),
+        "{line}"
+    );
+    assert_eq!(target.count(), 0);
+}
