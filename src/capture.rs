@@ -73,6 +73,7 @@ pub struct Capture {
     providers: Providers,
     enforce: bool,
     redact: Redactor,
+    redeliver: Option<crate::redeliver::Redeliver>,
 }
 
 impl Capture {
@@ -92,6 +93,7 @@ impl Capture {
             providers,
             enforce: false,
             redact: Redactor::default(),
+            redeliver: None,
         }
     }
 
@@ -106,6 +108,13 @@ impl Capture {
     /// stored; the Target and the sender still get the originals.
     pub fn redact(mut self, redact: Redactor) -> Capture {
         self.redact = redact;
+        self
+    }
+
+    /// Holds an Event whose Delivery did not reach the app (down, too slow) for `redeliver`,
+    /// and answers the sender `202` for it: it is stored and will reach the app.
+    pub fn redeliver(mut self, redeliver: crate::redeliver::Redeliver) -> Capture {
+        self.redeliver = Some(redeliver);
         self
     }
 
@@ -217,14 +226,20 @@ impl Capture {
                 let writer = self.writer.clone();
                 let forwarder = self.forwarder.clone();
                 let redact = self.redact.clone();
+                let redeliver = self.redeliver.clone();
                 tokio::spawn(async move {
                     let mut result = forwarder.send(outgoing).await;
                     redact.result(&mut result);
-                    if let Err(e) = writer
+                    let missed = result.outcome != Outcome::Ok;
+                    match writer
                         .finish_delivery(delivery_id, event_id, DeliveryKind::Original, result)
                         .await
                     {
-                        tracing::error!("event #{event_id}: {e:#}");
+                        Ok(s) => match redeliver {
+                            Some(r) if missed => r.hold(event_id, s.received_at),
+                            _ => {}
+                        },
+                        Err(e) => tracing::error!("event #{event_id}: {e:#}"),
                     }
                 });
                 let mut answer = Answer::text(202, &format!("accepted as event #{event_id}"));
@@ -234,14 +249,31 @@ impl Capture {
             Respond::Passthrough => {
                 let mut result = self.forwarder.send(outgoing).await;
                 let mut answer = answer_for(&result);
+                let missed = (result.outcome != Outcome::Ok)
+                    .then(|| result.error.clone().unwrap_or_default());
                 self.redact.result(&mut result);
-                if let Err(e) = self
+                match self
                     .writer
                     .finish_delivery(delivery_id, event_id, DeliveryKind::Original, result)
                     .await
                 {
-                    tracing::error!("event #{event_id}: {e:#}");
-                    answer = Answer::text(503, "cannot store the app's answer; try again later");
+                    Ok(stored) => {
+                        if let (Some(r), Some(why)) = (&self.redeliver, missed) {
+                            r.hold(event_id, stored.received_at);
+                            answer = Answer::text(
+                                202,
+                                &format!(
+                                    "stored as event #{event_id}; the app did not answer ({why}), \
+                                     hooktap delivers it when the app is back"
+                                ),
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!("event #{event_id}: {e:#}");
+                        answer =
+                            Answer::text(503, "cannot store the app's answer; try again later");
+                    }
                 }
                 answer.event_id = Some(event_id);
                 answer

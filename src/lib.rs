@@ -6,6 +6,7 @@
 //!                                   capture <-- response | failure <-- forward
 //!                                   capture --> store(Delivery) --> bus --> TUI, log lines
 //! TUI / CLI --replay(id)--> replay --> forward (same code path) --> store(Delivery) --> bus
+//! capture --app down--> redeliver --> replay (kind retry) --> forward, until the app answers
 //! ```
 //!
 //! [`capture`] is the one pipeline all traffic takes; [`forward`] is the only code that talks to
@@ -29,6 +30,7 @@ pub mod providers;
 pub mod prune;
 pub mod record;
 pub mod redact;
+pub mod redeliver;
 pub mod replay;
 pub mod store;
 pub mod tls;

@@ -9,6 +9,7 @@ use tokio::sync::broadcast::{
 };
 
 use crate::config::format_size;
+use crate::event::DeliveryKind;
 use crate::store::{Change, EventSummary};
 
 /// How each Delivery is printed.
@@ -28,8 +29,15 @@ pub async fn print(mut bus: broadcast::Receiver<Change>, format: Format) {
         let mut next = bus.recv().await;
         loop {
             match next {
-                Ok(Change::Delivery { summary, error, .. }) => {
+                Ok(Change::Delivery {
+                    summary,
+                    error,
+                    kind,
+                }) => {
                     let line = match format {
+                        Format::Text if kind == DeliveryKind::Retry => {
+                            text_line(&summary, error.as_deref()) + "  (redelivery)"
+                        }
                         Format::Text => text_line(&summary, error.as_deref()),
                         Format::Json => summary.to_json(),
                     };

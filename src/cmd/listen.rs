@@ -75,6 +75,11 @@ pub struct Args {
     /// [redact] rules = [...] in ~/.config/hooktap/config.toml). Your app still gets the original
     #[arg(long = "redact", value_name = "RULE", value_parser = crate::redact::Rule::parse)]
     pub redact: Vec<crate::redact::Rule>,
+    /// When the app is down or too slow, answer 202 (the Event is stored) and deliver it again,
+    /// oldest first, until the app answers; for at most DURATION after it arrived (default 1h)
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1h",
+          value_parser = parse_duration)]
+    pub redeliver: Option<Duration>,
     /// Keep at most N Events: the oldest are pruned in the background
     #[arg(long, value_name = "N")]
     pub keep: Option<u64>,
@@ -118,17 +123,34 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         RespondArg::Accept => Respond::Accept,
     };
     let forwarder = Arc::new(Forwarder::new(args.timeout, args.max_body as usize));
-    let capture = Arc::new(
-        Capture::new(
-            store.writer(),
-            forwarder.clone(),
-            args.forward.clone(),
-            respond,
-            providers.clone(),
-        )
-        .verify_enforce(args.verify_enforce)
-        .redact(redact.clone()),
-    );
+    let shutdown = CancellationToken::new();
+    let mut capture = Capture::new(
+        store.writer(),
+        forwarder.clone(),
+        args.forward.clone(),
+        respond,
+        providers.clone(),
+    )
+    .verify_enforce(args.verify_enforce)
+    .redact(redact.clone());
+    let mut redeliverer = None;
+    if let Some(window) = args.redeliver {
+        let setup = crate::redeliver::Setup {
+            db: db.clone(),
+            writer: store.writer(),
+            forwarder: forwarder.clone(),
+            target: args.forward.clone(),
+            options: crate::replay::Options {
+                resign: None,
+                redact: redact.clone(),
+            },
+            window,
+        };
+        let (redeliver, task) = crate::redeliver::spawn(setup, shutdown.clone())?;
+        capture = capture.redeliver(redeliver);
+        redeliverer = Some(task);
+    }
+    let capture = Arc::new(capture);
     eprintln!("hooktap listening on {scheme}://{local}");
     eprintln!(
         "  forwarding to {} ({}, timeout {})",
@@ -141,6 +163,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         humantime(args.timeout)
     );
     eprintln!("  Store: {}", db.display());
+    if let Some(window) = args.redeliver {
+        eprintln!(
+            "  redelivering what the app misses, for up to {} after it arrived",
+            humantime(window)
+        );
+    }
     let checked = providers.configured();
     if !checked.is_empty() {
         let enforced = if args.verify_enforce {
@@ -159,7 +187,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Format::Text
     };
-    let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let printer = (!tui).then(|| tokio::spawn(lines::print(store.subscribe(), format)));
@@ -221,6 +248,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Some(t) => t.finish().await,
         None => Ok(()),
     };
+    if let Some(task) = redeliverer {
+        let _ = task.await;
+    }
     drop(capture);
     store.close();
     if let Some(p) = printer {

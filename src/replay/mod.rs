@@ -150,8 +150,19 @@ pub async fn store_edit(
 pub async fn send(
     writer: &Writer,
     forwarder: &Forwarder,
+    plan: Plan,
+    options: &Options,
+) -> anyhow::Result<Replayed> {
+    send_as(writer, forwarder, plan, options, DeliveryKind::Replay).await
+}
+
+/// [`send`], recorded as a Delivery of `kind` (`retry` for hooktap's own redelivery).
+pub async fn send_as(
+    writer: &Writer,
+    forwarder: &Forwarder,
     mut plan: Plan,
     options: &Options,
+    kind: DeliveryKind,
 ) -> anyhow::Result<Replayed> {
     if let Some(providers) = &options.resign {
         let now = chrono::Utc::now().timestamp();
@@ -163,7 +174,7 @@ pub async fn send(
         .map_err(|e| anyhow::anyhow!("cannot replay event #{}: {e}", plan.event_id))?;
     let url = outgoing.url.clone();
     let delivery = NewDelivery {
-        kind: DeliveryKind::Replay,
+        kind,
         target: url.clone(),
         started_at: now_micros(),
     };
@@ -172,7 +183,7 @@ pub async fn send(
     let mut stored = result.clone();
     options.redact.result(&mut stored);
     let summary = writer
-        .finish_delivery(delivery_id, plan.event_id, DeliveryKind::Replay, stored)
+        .finish_delivery(delivery_id, plan.event_id, kind, stored)
         .await?;
     Ok(Replayed {
         event_id: plan.event_id,

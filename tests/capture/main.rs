@@ -1,5 +1,5 @@
 //! Capture core: ack means stored, byte fidelity, bad input, no open proxy, the Store's files,
-//! and the user-facing errors of `listen`, `list` and `show`.
+//! redelivery to an app that was down, and the user-facing errors of `listen`, `list` and `show`.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -8,4 +8,5 @@ mod cli;
 mod durability;
 mod fidelity;
 mod ingress;
+mod redeliver;
 mod respond;

@@ -50,7 +50,12 @@ pub struct TestTarget {
 
 impl TestTarget {
     pub async fn start(behaviour: Behaviour) -> TestTarget {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        TestTarget::start_at("127.0.0.1:0".parse().unwrap(), behaviour).await
+    }
+
+    /// Like [`TestTarget::start`], on `addr` (an app that comes back on its old port).
+    pub async fn start_at(addr: SocketAddr, behaviour: Behaviour) -> TestTarget {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, received) = mpsc::unbounded_channel();
         let all = Arc::new(Mutex::new(Vec::new()));
