@@ -2,6 +2,9 @@
 //! from the Store or a worker, a tick) and returns at most one [`Effect`] for the loop to carry
 //! out. No I/O happens here, and time comes in with the messages, so tests drive it directly.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use ratatui::text::Line;
 
 pub use super::clock::Clock;
@@ -41,9 +44,10 @@ pub struct Stats {
     /// Live Events received (local or through a Relay).
     pub received: u64,
     /// Original Deliveries answered 2xx.
-    pub ok: u64,
-    /// Original Deliveries answered otherwise, or not at all.
-    pub failed: u64,
+    pub answered_2xx: u64,
+    /// Original Deliveries answered otherwise, or not at all (not the `failed` outcome, which
+    /// means no answer).
+    pub not_2xx: u64,
     /// Events whose first Delivery has not finished.
     pub in_flight: u64,
     /// Events per second, smoothed.
@@ -85,8 +89,12 @@ pub struct App {
     pub prompt_error: Option<String>,
     /// The prompt was opened by `S`: re-sign before sending.
     pub prompt_resign: bool,
-    /// Matching Events in the Store (indexed terms only; `None` while unknown).
+    /// Matching Events in the Store (indexed terms only; `None` while unknown), kept in step
+    /// with the bus between counts.
     pub total: Option<u64>,
+    /// Events that arrived pending, as they arrived, until their Delivery: whether they
+    /// matched the filter before it (for `total`).
+    pending: HashMap<i64, Arc<EventSummary>>,
     /// A search that reads bodies is this far (0.0 to 1.0).
     pub searching: Option<f32>,
     /// The selected Event in full, once loaded.
@@ -136,6 +144,7 @@ impl App {
             prompt_error: None,
             prompt_resign: false,
             total: None,
+            pending: HashMap::new(),
             searching: None,
             detail: None,
             detail_version: 0,
@@ -206,6 +215,9 @@ impl App {
             generation: self.filter_gen,
             filter: self.filter.clone(),
             load,
+            // A refresh follows changes the bus did not describe (or the screen could not
+            // place): the count kept in step with the bus is no longer sure.
+            count: matches!(load, Load::Refresh { .. }),
         })
     }
 
@@ -241,6 +253,8 @@ impl App {
             }
             Msg::Bus(change) => self.bus(change),
             Msg::Lagged => {
+                // Deliveries may have been lost: what arrived pending is no guide any more.
+                self.pending.clear();
                 self.list.stale = true;
                 self.list.refresh().map(|l| self.query(l))
             }

@@ -32,6 +32,9 @@ pub struct Query {
     pub filter: Filter,
     /// Which page.
     pub load: Load,
+    /// Count the matching Events again after the page (the first page of a filter is always
+    /// counted).
+    pub count: bool,
 }
 
 /// What the copy keys copy.

@@ -400,7 +400,7 @@ fn live_events_counters_and_reloads() {
         error: None,
         kind: crate::event::DeliveryKind::Original,
     }));
-    assert_eq!((app.stats.ok, app.stats.in_flight), (1, 0));
+    assert_eq!((app.stats.answered_2xx, app.stats.in_flight), (1, 0));
     assert_eq!(app.target_up, Some(true));
     // A second later the rate is known.
     app.update(Msg::Tick(NOW));

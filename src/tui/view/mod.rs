@@ -76,11 +76,12 @@ fn status(frame: &mut Frame<'_>, app: &App, area: Rect) {
         )])
         .style(DIM)
     } else {
-        let failed = if s.failed > 0 { ERROR } else { Style::new() };
+        // Not `ok`/`failed`: those are outcomes, and a 500 answer is the outcome `ok`.
+        let not_2xx = if s.not_2xx > 0 { ERROR } else { Style::new() };
         let mut line = Line::from(vec![
             Span::raw(format!(" received {}", thousands(s.received))),
-            Span::styled(format!("  ok {}", thousands(s.ok)), GOOD),
-            Span::styled(format!("  failed {}", thousands(s.failed)), failed),
+            Span::styled(format!("  2xx {}", thousands(s.answered_2xx)), GOOD),
+            Span::styled(format!("  not 2xx {}", thousands(s.not_2xx)), not_2xx),
             Span::raw(format!("  in flight {}", s.in_flight)),
             Span::raw(format!("  {:.1}/s", s.rate)),
         ]);
