@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use ratatui::style::Style;
 use ratatui::text::Line;
 
 pub use super::clock::Clock;
@@ -12,6 +13,7 @@ use super::data::{CopyWhat, Detail, Job, Query, Reply};
 use super::input::Input;
 use super::keymap::{Action, Context, Press};
 use super::layout::{self, Areas, Pane, Shape};
+use super::theme;
 use super::window::{Load, Window};
 use crate::event::Micros;
 use crate::filter::{self, Filter, FilterError};
@@ -22,6 +24,8 @@ pub use screen::{Focus, Message, Mode, Tab};
 
 /// How long a message stays in the footer.
 const MESSAGE_FOR: Micros = 6_000_000;
+/// The most lines a message in the footer takes.
+pub const MESSAGE_LINES: usize = 4;
 /// Lines one mouse wheel step scrolls.
 const WHEEL: isize = 3;
 
@@ -174,7 +178,7 @@ impl App {
         {
             2
         } else {
-            1
+            self.footer_message().len().max(1) as u16
         };
         layout::areas(
             self.size.0,
@@ -187,6 +191,35 @@ impl App {
                     .then_some(self.list.rows.len()),
             },
         )
+    }
+
+    /// The footer's message wrapped to the screen's width (at most [`MESSAGE_LINES`], the
+    /// last cut with `…`), so a long error can be read whole; empty when there is none.
+    pub fn footer_message(&self) -> Vec<Line<'static>> {
+        let Some(m) = self
+            .message
+            .as_ref()
+            .filter(|_| self.context() != Context::Input)
+        else {
+            return Vec::new();
+        };
+        let style = if m.error { theme::ERROR } else { Style::new() };
+        // One column of margin on every line, as the hints have.
+        let width = (self.size.0 as usize).saturating_sub(1).max(1);
+        let mut lines: Vec<String> = super::text::wrap(vec![Line::raw(m.text.clone())], width)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        if lines.len() > MESSAGE_LINES {
+            lines.truncate(MESSAGE_LINES);
+            if let Some(last) = lines.last_mut() {
+                *last = super::view::cut(&format!("{}…", last.trim_end()), width);
+            }
+        }
+        lines
+            .into_iter()
+            .map(|l| Line::styled(format!(" {l}"), style))
+            .collect()
     }
 
     /// Which keys apply now.
@@ -221,18 +254,30 @@ impl App {
         })
     }
 
+    /// Shows a message in the footer: for a few seconds, or an error until the next key (it
+    /// may be long: the way out of a mistake).
     fn say(&mut self, text: impl Into<String>, error: bool) {
         self.message = Some(Message {
             text: text.into(),
             error,
-            until: self.clock.now + MESSAGE_FOR,
+            until: if error {
+                Micros::MAX
+            } else {
+                self.clock.now + MESSAGE_FOR
+            },
         });
     }
 
     /// Applies one message. The single place where state changes.
     pub fn update(&mut self, msg: Msg) -> Option<Effect> {
         match msg {
-            Msg::Key(press) => self.key(press),
+            Msg::Key(press) => {
+                // The error was read; the key does what it does.
+                if self.message.as_ref().is_some_and(|m| m.error) {
+                    self.message = None;
+                }
+                self.key(press)
+            }
             Msg::Tick(now) => self.tick(now),
             Msg::Resize(w, h) => {
                 self.size = (w, h);

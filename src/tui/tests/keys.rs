@@ -150,10 +150,16 @@ fn replay_keys_ask_for_replays() {
         }
     );
     assert!(app.message.as_ref().unwrap().text.contains("replaying #6"));
-    // R asks for a URL, prefilled with where the Event went last.
+    // R asks for a URL, prefilled (selected) with where the Event went last: typing replaces
+    // it rather than appending to it.
     f.press(&mut app, KeyCode::Char('R'));
     assert_eq!(app.mode, Mode::Prompt);
     assert_eq!(app.prompt.text, "http://localhost:3000");
+    assert!(app.prompt.selected);
+    f.type_text(&mut app, "http://127.0.0.1:43117");
+    assert_eq!(app.prompt.text, "http://127.0.0.1:43117");
+    f.press(&mut app, KeyCode::Esc);
+    f.press(&mut app, KeyCode::Char('R'));
     f.press_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
     f.type_text(&mut app, "localhost:4000");
     assert_eq!(f.press(&mut app, KeyCode::Enter), None);
