@@ -20,7 +20,7 @@ use crate::forward::{Forwarder, Target};
 use crate::pretty::Shown;
 use crate::store::{EventSummary, Reader, Writer};
 
-pub use jobs::load_detail;
+pub use jobs::{copy, load_detail};
 pub use list::fetch;
 
 /// A page of the list to read.

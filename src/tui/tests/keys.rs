@@ -263,6 +263,17 @@ fn edit_and_copy_go_through_the_worker_and_back_to_the_loop() {
             what: CopyWhat::Body
         }
     );
+    // The curl copy masks the signature, as `export --format curl` does.
+    let curl = crate::tui::data::copy(&f.reader, 6, CopyWhat::Curl).unwrap();
+    let text = String::from_utf8(curl.bytes).unwrap();
+    assert!(
+        text.contains("-H 'X-Authorization-Content-SHA256: [masked]'"),
+        "{text}"
+    );
+    assert_eq!(curl.label, "curl for #6 (secrets masked)");
+    assert_eq!(curl.file_name, "event-6.curl.sh");
+    let body = crate::tui::data::copy(&f.reader, 6, CopyWhat::Body).unwrap();
+    assert_eq!(body.file_name, "event-6.body.json");
     let clip = Clip {
         label: "curl for #6".into(),
         bytes: b"curl".to_vec(),
