@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ratatui::style::Style;
 use ratatui::text::Line;
 
 pub use super::clock::Clock;
@@ -13,19 +12,14 @@ use super::data::{CopyWhat, Detail, Job, Query, Reply};
 use super::input::Input;
 use super::keymap::{Action, Context, Press};
 use super::layout::{self, Areas, Pane, Shape};
-use super::theme;
 use super::window::{Load, Window};
 use crate::event::Micros;
 use crate::filter::{self, Filter, FilterError};
 use crate::forward::Target;
 use crate::store::{Change, EventSummary};
 pub use msg::{Effect, Msg};
-pub use screen::{Focus, Message, Mode, Tab};
+pub use screen::{Focus, MESSAGE_LINES, Message, Mode, Tab};
 
-/// How long a message stays in the footer.
-const MESSAGE_FOR: Micros = 6_000_000;
-/// The most lines a message in the footer takes.
-pub const MESSAGE_LINES: usize = 4;
 /// Lines one mouse wheel step scrolls.
 const WHEEL: isize = 3;
 
@@ -193,35 +187,6 @@ impl App {
         )
     }
 
-    /// The footer's message wrapped to the screen's width (at most [`MESSAGE_LINES`], the
-    /// last cut with `…`), so a long error can be read whole; empty when there is none.
-    pub fn footer_message(&self) -> Vec<Line<'static>> {
-        let Some(m) = self
-            .message
-            .as_ref()
-            .filter(|_| self.context() != Context::Input)
-        else {
-            return Vec::new();
-        };
-        let style = if m.error { theme::ERROR } else { Style::new() };
-        // One column of margin on every line, as the hints have.
-        let width = (self.size.0 as usize).saturating_sub(1).max(1);
-        let mut lines: Vec<String> = super::text::wrap(vec![Line::raw(m.text.clone())], width)
-            .iter()
-            .map(|l| l.to_string())
-            .collect();
-        if lines.len() > MESSAGE_LINES {
-            lines.truncate(MESSAGE_LINES);
-            if let Some(last) = lines.last_mut() {
-                *last = super::view::cut(&format!("{}…", last.trim_end()), width);
-            }
-        }
-        lines
-            .into_iter()
-            .map(|l| Line::styled(format!(" {l}"), style))
-            .collect()
-    }
-
     /// Which keys apply now.
     pub fn context(&self) -> Context {
         match self.mode {
@@ -252,20 +217,6 @@ impl App {
             // place): the count kept in step with the bus is no longer sure.
             count: matches!(load, Load::Refresh { .. }),
         })
-    }
-
-    /// Shows a message in the footer: for a few seconds, or an error until the next key (it
-    /// may be long: the way out of a mistake).
-    fn say(&mut self, text: impl Into<String>, error: bool) {
-        self.message = Some(Message {
-            text: text.into(),
-            error,
-            until: if error {
-                Micros::MAX
-            } else {
-                self.clock.now + MESSAGE_FOR
-            },
-        });
     }
 
     /// Applies one message. The single place where state changes.
