@@ -2,6 +2,9 @@
 //! from the Store or a worker, a tick) and returns at most one [`Effect`] for the loop to carry
 //! out. No I/O happens here, and time comes in with the messages, so tests drive it directly.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use ratatui::text::Line;
 
 pub use super::clock::Clock;
@@ -15,10 +18,8 @@ use crate::filter::{self, Filter, FilterError};
 use crate::forward::Target;
 use crate::store::{Change, EventSummary};
 pub use msg::{Effect, Msg};
-pub use screen::{Focus, Message, Mode, Tab};
+pub use screen::{Focus, MESSAGE_LINES, Message, Mode, Tab};
 
-/// How long a message stays in the footer.
-const MESSAGE_FOR: Micros = 6_000_000;
 /// Lines one mouse wheel step scrolls.
 const WHEEL: isize = 3;
 
@@ -41,9 +42,10 @@ pub struct Stats {
     /// Live Events received (local or through a Relay).
     pub received: u64,
     /// Original Deliveries answered 2xx.
-    pub ok: u64,
-    /// Original Deliveries answered otherwise, or not at all.
-    pub failed: u64,
+    pub answered_2xx: u64,
+    /// Original Deliveries answered otherwise, or not at all (not the `failed` outcome, which
+    /// means no answer).
+    pub not_2xx: u64,
     /// Events whose first Delivery has not finished.
     pub in_flight: u64,
     /// Events per second, smoothed.
@@ -85,8 +87,12 @@ pub struct App {
     pub prompt_error: Option<String>,
     /// The prompt was opened by `S`: re-sign before sending.
     pub prompt_resign: bool,
-    /// Matching Events in the Store (indexed terms only; `None` while unknown).
+    /// Matching Events in the Store (indexed terms only; `None` while unknown), kept in step
+    /// with the bus between counts.
     pub total: Option<u64>,
+    /// Events that arrived pending, as they arrived, until their Delivery: whether they
+    /// matched the filter before it (for `total`).
+    pending: HashMap<i64, Arc<EventSummary>>,
     /// A search that reads bodies is this far (0.0 to 1.0).
     pub searching: Option<f32>,
     /// The selected Event in full, once loaded.
@@ -136,6 +142,7 @@ impl App {
             prompt_error: None,
             prompt_resign: false,
             total: None,
+            pending: HashMap::new(),
             searching: None,
             detail: None,
             detail_version: 0,
@@ -165,7 +172,7 @@ impl App {
         {
             2
         } else {
-            1
+            self.footer_message().len().max(1) as u16
         };
         layout::areas(
             self.size.0,
@@ -206,21 +213,22 @@ impl App {
             generation: self.filter_gen,
             filter: self.filter.clone(),
             load,
+            // A refresh follows changes the bus did not describe (or the screen could not
+            // place): the count kept in step with the bus is no longer sure.
+            count: matches!(load, Load::Refresh { .. }),
         })
-    }
-
-    fn say(&mut self, text: impl Into<String>, error: bool) {
-        self.message = Some(Message {
-            text: text.into(),
-            error,
-            until: self.clock.now + MESSAGE_FOR,
-        });
     }
 
     /// Applies one message. The single place where state changes.
     pub fn update(&mut self, msg: Msg) -> Option<Effect> {
         match msg {
-            Msg::Key(press) => self.key(press),
+            Msg::Key(press) => {
+                // The error was read; the key does what it does.
+                if self.message.as_ref().is_some_and(|m| m.error) {
+                    self.message = None;
+                }
+                self.key(press)
+            }
             Msg::Tick(now) => self.tick(now),
             Msg::Resize(w, h) => {
                 self.size = (w, h);
@@ -241,6 +249,8 @@ impl App {
             }
             Msg::Bus(change) => self.bus(change),
             Msg::Lagged => {
+                // Deliveries may have been lost: what arrived pending is no guide any more.
+                self.pending.clear();
                 self.list.stale = true;
                 self.list.refresh().map(|l| self.query(l))
             }

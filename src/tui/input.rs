@@ -1,5 +1,6 @@
 //! A one-line text input (the `/` filter and the `R` URL prompt): text, a cursor, and the
-//! editing keys of a shell line.
+//! editing keys of a shell line. A pre-filled text can start selected, as in a browser's
+//! address bar: the first character typed replaces it, a cursor key keeps it for editing.
 
 use super::keymap::Action;
 
@@ -10,6 +11,8 @@ pub struct Input {
     pub text: String,
     /// Cursor position, in characters (0 = before the first).
     pub cursor: usize,
+    /// The whole text is selected: typing replaces it, deleting clears it.
+    pub selected: bool,
 }
 
 impl Input {
@@ -18,7 +21,25 @@ impl Input {
         Input {
             text: text.to_string(),
             cursor: text.chars().count(),
+            selected: false,
         }
+    }
+
+    /// An input holding `text` selected (a suggestion): the first character typed replaces it.
+    pub fn selected(text: &str) -> Input {
+        Input {
+            selected: !text.is_empty(),
+            ..Input::with(text)
+        }
+    }
+
+    /// Drops a selected text (before typing over it or deleting it).
+    fn take_selection(&mut self) -> bool {
+        if !std::mem::take(&mut self.selected) {
+            return false;
+        }
+        *self = Input::default();
+        true
     }
 
     fn byte_at(&self, chars: usize) -> usize {
@@ -30,6 +51,7 @@ impl Input {
 
     /// Types `c` at the cursor.
     pub fn insert(&mut self, c: char) {
+        self.take_selection();
         let at = self.byte_at(self.cursor);
         self.text.insert(at, c);
         self.cursor += 1;
@@ -37,6 +59,16 @@ impl Input {
 
     /// Applies an editing action; returns whether the text changed.
     pub fn edit(&mut self, action: Action) -> bool {
+        if self.selected {
+            match action {
+                Action::DeleteBack
+                | Action::DeleteForward
+                | Action::DeleteWord
+                | Action::ClearInput => return self.take_selection(),
+                // A cursor key keeps the text, to edit it.
+                _ => self.selected = false,
+            }
+        }
         let len = self.text.chars().count();
         match action {
             Action::DeleteBack if self.cursor > 0 => {
@@ -129,5 +161,30 @@ mod tests {
         assert_eq!(i.cursor, 2);
         assert!(i.edit(Action::ClearInput));
         assert_eq!(i, Input::default());
+    }
+
+    #[test]
+    fn a_selected_suggestion_is_replaced_by_typing() {
+        let mut i = Input::selected("http://127.0.0.1:43189");
+        for c in "localhost:43117".chars() {
+            i.insert(c);
+        }
+        assert_eq!((i.text.as_str(), i.cursor), ("localhost:43117", 15));
+        assert!(!i.selected);
+        // Backspace clears it whole.
+        let mut i = Input::selected("http://a");
+        assert!(i.edit(Action::DeleteBack));
+        assert_eq!(i, Input::default());
+        // A cursor key keeps it for editing.
+        let mut i = Input::selected("http://a:1");
+        i.edit(Action::CursorEnd);
+        i.insert('2');
+        assert_eq!(i.text, "http://a:12");
+        let mut i = Input::selected("http://a");
+        i.edit(Action::CursorHome);
+        i.edit(Action::DeleteForward);
+        assert_eq!(i.text, "ttp://a");
+        // Nothing to select in an empty suggestion.
+        assert!(!Input::selected("").selected);
     }
 }

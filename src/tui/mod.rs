@@ -199,12 +199,14 @@ async fn run_inner(mut setup: Setup, main: tokio::runtime::Handle) -> anyhow::Re
         loop_state.handle(&mut app, &mut term, msg)?;
         // Take everything already waiting before drawing: one frame for a burst.
         for _ in 0..BATCH {
+            // The bus before replies: a count read after a commit must not land before that
+            // commit's own change, or the change is counted twice.
             let next = if let Ok(event) = keys.try_recv() {
                 to_msg(&app, event)
-            } else if let Ok(reply) = replies.try_recv() {
-                Some(Msg::Data(reply))
             } else if let Some(change) = try_change(&mut bus) {
                 change
+            } else if let Ok(reply) = replies.try_recv() {
+                Some(Msg::Data(reply))
             } else {
                 break;
             };

@@ -4,6 +4,10 @@ use super::*;
 use crate::event::DeliveryKind;
 use crate::tui::text;
 
+/// Pending Events remembered for the count; past this the memory starts over (Events whose
+/// Delivery the bus dropped would otherwise stay forever).
+const PENDING_KEPT: usize = 4096;
+
 impl App {
     pub(super) fn bus(&mut self, change: Change) -> Option<Effect> {
         match change {
@@ -14,10 +18,16 @@ impl App {
                         self.stats.in_flight += 1;
                     }
                 }
-                if self.filter.matches_summary(&s) == Some(true) {
-                    self.total = self.total.map(|t| t + 1);
+                let now = self.filter.matches_summary(&s);
+                self.count(Some(false), now);
+                if s.outcome.as_deref() == Some("pending") {
+                    // Its Delivery will change it: remember how it stood for the count.
+                    if self.pending.len() >= PENDING_KEPT {
+                        self.pending.clear();
+                    }
+                    self.pending.insert(s.id, s.clone());
                 }
-                self.upsert(&s);
+                self.upsert(&s, None);
                 None
             }
             Change::Delivery { summary, kind, .. } => {
@@ -25,9 +35,9 @@ impl App {
                     let s = &mut self.stats;
                     s.in_flight = s.in_flight.saturating_sub(1);
                     if summary.status.is_some_and(|c| (200..300).contains(&c)) {
-                        s.ok += 1;
+                        s.answered_2xx += 1;
                     } else {
-                        s.failed += 1;
+                        s.not_2xx += 1;
                     }
                 }
                 match summary.outcome.as_deref() {
@@ -35,19 +45,67 @@ impl App {
                     Some("failed") => self.target_up = Some(false),
                     _ => {}
                 }
-                self.upsert(&summary);
-                None
+                let was = self.was_matching(summary.id);
+                let now = self.filter.matches_summary(&summary);
+                self.upsert(&summary, was.flatten());
+                match was {
+                    Some(was) => {
+                        self.count(was, now);
+                        None
+                    }
+                    // How it stood is not known here: count again from the Store.
+                    None if self.total.is_some() => self.recount(),
+                    None => None,
+                }
             }
             Change::Reload => {
+                self.pending.clear();
                 self.list.stale = true;
                 self.list.refresh().map(|l| self.query(l))
             }
         }
     }
 
-    fn upsert(&mut self, s: &EventSummary) {
+    /// Whether Event `id` matched the filter before the Delivery that just finished, as far as
+    /// the screen knows: as it arrived (if it arrived pending), as its row shows, or not at
+    /// all when the window would hold it if it did. `None`: not known.
+    fn was_matching(&mut self, id: i64) -> Option<Option<bool>> {
+        if let Some(before) = self.pending.remove(&id) {
+            return Some(self.filter.matches_summary(&before));
+        }
+        if let Some(row) = self.list.held(id) {
+            return Some(self.filter.matches_summary(row));
+        }
+        self.list.covers(id).then_some(Some(false))
+    }
+
+    /// Keeps the count of matching Events in step with a change that took an Event from
+    /// verdict `was` to `now`.
+    fn count(&mut self, was: Option<bool>, now: Option<bool>) {
+        let Some(total) = self.total else {
+            return;
+        };
+        self.total = Some(match (was == Some(true), now == Some(true)) {
+            (false, true) => total + 1,
+            (true, false) => total.saturating_sub(1),
+            _ => total,
+        });
+    }
+
+    /// Reads the rows and the count again (a refresh always brings a count).
+    fn recount(&mut self) -> Option<Effect> {
+        self.list.stale = true;
+        self.list.refresh().map(|l| self.query(l))
+    }
+
+    fn upsert(&mut self, s: &EventSummary, was: Option<bool>) {
         let prev = self.list.selected_id();
-        self.list.upsert(s, &self.filter);
+        let held = self.list.rows.len();
+        self.list.upsert(s, &self.filter, was);
+        if self.list.rows.len() < held {
+            // A row left: no empty space below the last one.
+            self.list.scroll_into_view(self.areas().list_rows());
+        }
         if self.detail.as_ref().is_some_and(|d| d.summary.id == s.id) {
             // The Event on show changed (a new Delivery): load it again.
             self.detail_version += 1;
@@ -67,10 +125,6 @@ impl App {
                     return None;
                 }
                 self.searching = None;
-                if let (Load::Refresh { high, .. }, Some(total)) = (load, self.total) {
-                    // Rows above the old top arrived without the bus (another process).
-                    self.total = Some(total + rows.iter().filter(|r| r.id > high).count() as u64);
-                }
                 let prev = self.list.selected_id();
                 let next = self.list.loaded(load, rows, more, self.areas().list_rows());
                 self.after_select(prev);

@@ -102,7 +102,8 @@ impl App {
                     .and_then(|d| crate::export::curl::last_target(&d.event, &d.deliveries))
                     .or_else(|| self.info.target.clone())
                     .unwrap_or_else(|| "http://localhost:3000".into());
-                self.prompt = Input::with(&url);
+                // Selected, so typing a URL replaces it instead of appending to it.
+                self.prompt = Input::selected(&url);
                 self.prompt_error = None;
                 self.prompt_resign = action == Action::ReplaySignedTo;
                 self.mode = Mode::Prompt;

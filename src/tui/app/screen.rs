@@ -1,7 +1,18 @@
 //! The screen's modes and panes: what the keys do now, which pane they move, the detail
-//! pane's tabs, and the footer's passing message.
+//! pane's tabs, and the footer's message (for how long, wrapped how).
 
+use ratatui::style::Style;
+use ratatui::text::Line;
+
+use super::App;
 use crate::event::Micros;
+use crate::tui::keymap::Context;
+use crate::tui::theme;
+
+/// How long a passing message stays in the footer.
+const MESSAGE_FOR: Micros = 6_000_000;
+/// The most lines a message in the footer takes.
+pub const MESSAGE_LINES: usize = 4;
 
 /// What the screen is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,4 +87,49 @@ pub struct Message {
     pub error: bool,
     /// When it goes away.
     pub until: Micros,
+}
+
+impl App {
+    /// Shows a message in the footer: for a few seconds, or an error until the next key (it
+    /// may be long: the way out of a mistake).
+    pub(super) fn say(&mut self, text: impl Into<String>, error: bool) {
+        self.message = Some(Message {
+            text: text.into(),
+            error,
+            until: if error {
+                Micros::MAX
+            } else {
+                self.clock.now + MESSAGE_FOR
+            },
+        });
+    }
+
+    /// The footer's message wrapped to the screen's width (at most [`MESSAGE_LINES`], the
+    /// last cut with `…`), so a long error can be read whole; empty when there is none.
+    pub fn footer_message(&self) -> Vec<Line<'static>> {
+        let Some(m) = self
+            .message
+            .as_ref()
+            .filter(|_| self.context() != Context::Input)
+        else {
+            return Vec::new();
+        };
+        let style = if m.error { theme::ERROR } else { Style::new() };
+        // One column of margin on every line, as the hints have.
+        let width = (self.size.0 as usize).saturating_sub(1).max(1);
+        let mut lines: Vec<String> = crate::tui::text::wrap(vec![Line::raw(m.text.clone())], width)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        if lines.len() > MESSAGE_LINES {
+            lines.truncate(MESSAGE_LINES);
+            if let Some(last) = lines.last_mut() {
+                *last = crate::tui::view::cut(&format!("{}…", last.trim_end()), width);
+            }
+        }
+        lines
+            .into_iter()
+            .map(|l| Line::styled(format!(" {l}"), style))
+            .collect()
+    }
 }

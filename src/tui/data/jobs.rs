@@ -69,28 +69,42 @@ fn run_job(
             spawn_send(sending, out, plan, Some(id), false);
             None
         }
-        Job::Copy { id, what } => {
-            let Some((summary, event)) = reader.event(id)? else {
-                anyhow::bail!("no event #{id}");
-            };
-            Some(Reply::Clip(match what {
-                CopyWhat::Curl => {
-                    let deliveries = reader.deliveries(id)?;
-                    let target = crate::export::curl::last_target(&event, &deliveries);
-                    Clip {
-                        label: format!("curl for #{id}"),
-                        bytes: crate::export::curl::command(&summary, &event, target.as_deref())
-                            .into_bytes(),
-                        file_name: format!("event-{id}.curl.sh"),
-                    }
-                }
-                CopyWhat::Body => Clip {
-                    label: format!("body of #{id}"),
-                    file_name: format!("event-{id}.body{}", body_extension(&event)),
-                    bytes: event.body.to_vec(),
-                },
-            }))
+        Job::Copy { id, what } => Some(Reply::Clip(copy(reader, id, what)?)),
+    })
+}
+
+/// A copy of Event `id`: a curl command with its signature and authorization headers masked,
+/// as `export --format curl` writes it (a copy lands in a file and on a clipboard, and may be
+/// pasted anywhere; `export --include-secrets` keeps them), or the body's exact bytes.
+pub fn copy(reader: &Reader, id: i64, what: CopyWhat) -> anyhow::Result<Clip> {
+    let Some((summary, mut event)) = reader.event(id)? else {
+        anyhow::bail!("no event #{id}");
+    };
+    Ok(match what {
+        CopyWhat::Curl => {
+            let deliveries = reader.deliveries(id)?;
+            let target = crate::export::curl::last_target(&event, &deliveries);
+            let masked = crate::export::mask(&event.headers, false);
+            let hidden = masked
+                .iter()
+                .zip(event.headers.iter())
+                .any(|(m, h)| m.1 != h.1);
+            event.headers = masked;
+            Clip {
+                label: format!(
+                    "curl for #{id}{}",
+                    if hidden { " (secrets masked)" } else { "" }
+                ),
+                bytes: crate::export::curl::command(&summary, &event, target.as_deref())
+                    .into_bytes(),
+                file_name: format!("event-{id}.curl.sh"),
+            }
         }
+        CopyWhat::Body => Clip {
+            label: format!("body of #{id}"),
+            file_name: format!("event-{id}.body{}", body_extension(&event)),
+            bytes: event.body.to_vec(),
+        },
     })
 }
 

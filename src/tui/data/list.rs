@@ -84,7 +84,7 @@ pub(super) fn run(
             return;
         }
         // The count comes after the first page, so it never delays a frame.
-        if counted != Some(query.generation) && !query.filter.needs_body() {
+        if (counted != Some(query.generation) || query.count) && !query.filter.needs_body() {
             counted = Some(query.generation);
             if let Ok(total) = reader.count_indexed(&query.filter) {
                 let _ = out.blocking_send(Reply::Counted {

@@ -20,7 +20,7 @@ use crate::forward::{Forwarder, Target};
 use crate::pretty::Shown;
 use crate::store::{EventSummary, Reader, Writer};
 
-pub use jobs::load_detail;
+pub use jobs::{copy, load_detail};
 pub use list::fetch;
 
 /// A page of the list to read.
@@ -32,6 +32,9 @@ pub struct Query {
     pub filter: Filter,
     /// Which page.
     pub load: Load,
+    /// Count the matching Events again after the page (the first page of a filter is always
+    /// counted).
+    pub count: bool,
 }
 
 /// What the copy keys copy.

@@ -150,10 +150,16 @@ fn replay_keys_ask_for_replays() {
         }
     );
     assert!(app.message.as_ref().unwrap().text.contains("replaying #6"));
-    // R asks for a URL, prefilled with where the Event went last.
+    // R asks for a URL, prefilled (selected) with where the Event went last: typing replaces
+    // it rather than appending to it.
     f.press(&mut app, KeyCode::Char('R'));
     assert_eq!(app.mode, Mode::Prompt);
     assert_eq!(app.prompt.text, "http://localhost:3000");
+    assert!(app.prompt.selected);
+    f.type_text(&mut app, "http://127.0.0.1:43117");
+    assert_eq!(app.prompt.text, "http://127.0.0.1:43117");
+    f.press(&mut app, KeyCode::Esc);
+    f.press(&mut app, KeyCode::Char('R'));
     f.press_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
     f.type_text(&mut app, "localhost:4000");
     assert_eq!(f.press(&mut app, KeyCode::Enter), None);
@@ -257,6 +263,17 @@ fn edit_and_copy_go_through_the_worker_and_back_to_the_loop() {
             what: CopyWhat::Body
         }
     );
+    // The curl copy masks the signature, as `export --format curl` does.
+    let curl = crate::tui::data::copy(&f.reader, 6, CopyWhat::Curl).unwrap();
+    let text = String::from_utf8(curl.bytes).unwrap();
+    assert!(
+        text.contains("-H 'X-Authorization-Content-SHA256: [masked]'"),
+        "{text}"
+    );
+    assert_eq!(curl.label, "curl for #6 (secrets masked)");
+    assert_eq!(curl.file_name, "event-6.curl.sh");
+    let body = crate::tui::data::copy(&f.reader, 6, CopyWhat::Body).unwrap();
+    assert_eq!(body.file_name, "event-6.body.json");
     let clip = Clip {
         label: "curl for #6".into(),
         bytes: b"curl".to_vec(),
@@ -400,7 +417,7 @@ fn live_events_counters_and_reloads() {
         error: None,
         kind: crate::event::DeliveryKind::Original,
     }));
-    assert_eq!((app.stats.ok, app.stats.in_flight), (1, 0));
+    assert_eq!((app.stats.answered_2xx, app.stats.in_flight), (1, 0));
     assert_eq!(app.target_up, Some(true));
     // A second later the rate is known.
     app.update(Msg::Tick(NOW));

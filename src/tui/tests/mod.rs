@@ -2,6 +2,7 @@
 //! [`App`] driven through the keymap with a fixed clock (UTC), its effects carried out against
 //! the Store the way the loop does, and frames drawn on ratatui's `TestBackend`.
 
+mod count;
 mod keys;
 mod screens;
 
@@ -235,12 +236,22 @@ impl Fixture {
                         data::fetch(&self.reader, &q.filter, q.load, &|| false, &mut |_| {})
                             .unwrap()
                             .unwrap();
-                    app.update(Msg::Data(Reply::Loaded {
+                    let next = app.update(Msg::Data(Reply::Loaded {
                         generation: q.generation,
                         load: q.load,
                         rows,
                         more,
-                    }))
+                    }));
+                    if q.count && !q.filter.needs_body() {
+                        // As the list worker does (it also counts a filter's first page; the
+                        // tests that want that count ask for it).
+                        let total = self.reader.count_indexed(&q.filter).unwrap();
+                        app.update(Msg::Data(Reply::Counted {
+                            generation: q.generation,
+                            total,
+                        }));
+                    }
+                    next
                 }
                 other => {
                     outside = Some(other);

@@ -78,3 +78,50 @@ fn a_status_line_from_the_tunnel_shows_under_the_counters() {
     );
     assert_eq!(app.areas().status.height, 3);
 }
+
+#[test]
+fn a_long_error_wraps_and_stays_until_a_key() {
+    let f = Fixture::new();
+    let mut app = f.app(100, 30);
+    app.update(super::Msg::Data(crate::tui::data::Reply::Failed(
+        "cannot re-sign event #6: no ayrshare secret is configured; pass --secret \
+         ayrshare=SECRET, set HOOKTAP_SECRET_AYRSHARE, or add [providers.ayrshare] to \
+         /home/me/.config/hooktap/config.toml"
+            .into(),
+    )));
+    assert_eq!(app.areas().footer.height, 2);
+    insta::assert_snapshot!("long_error_100x30", draw(&app).backend());
+    // Still there long after a passing message would have gone.
+    app.update(super::Msg::Tick(super::NOW + 60_000_000));
+    assert!(app.message.is_some());
+    // A key clears it (and does what it does).
+    f.press(&mut app, KeyCode::Char('j'));
+    assert!(app.message.is_none());
+    assert_eq!(app.list.selected_id(), Some(5));
+    assert_eq!(app.areas().footer.height, 1);
+    // Very narrow: at most four lines, the last cut with `…`.
+    app.update(super::Msg::Resize(30, 24));
+    app.update(super::Msg::Data(crate::tui::data::Reply::Failed(
+        "word ".repeat(40),
+    )));
+    let lines = app.footer_message();
+    assert_eq!(lines.len(), crate::tui::app::MESSAGE_LINES);
+    assert!(
+        lines[3].to_string().ends_with('…'),
+        "{:?}",
+        lines[3].to_string()
+    );
+}
+
+#[test]
+fn the_replay_prompt_shows_its_suggestion_selected() {
+    let f = Fixture::new();
+    let mut app = f.app(80, 24);
+    f.press(&mut app, KeyCode::Char('R'));
+    let screen = format!("{}", draw(&app).backend());
+    let footer = screen.lines().last().unwrap();
+    assert_eq!(
+        footer.trim_end_matches([' ', '"']),
+        "\"replay #6 to: http://localhost:3000  typing replaces it, ← → edit it"
+    );
+}

@@ -31,6 +31,15 @@ pub fn draw(frame: &mut Frame<'_>, screen: Rect) {
             Span::styled("✗", ERROR),
             Span::raw(" invalid  ↻ replayed  ✎ edited copy  ≡ provider retry"),
         ]),
+        Line::from(vec![
+            Span::raw("Typing after / or R: "),
+            Span::styled("Ctrl-u", KEY),
+            Span::raw(" clears the line  "),
+            Span::styled("Ctrl-w", KEY),
+            Span::raw(" a word  "),
+            Span::styled("Esc", KEY),
+            Span::raw(" cancels"),
+        ]),
         Line::styled(
             "Filter: provider:ayrshare status:5xx type:social.* sig:invalid after:1h -replayed \"text\"",
             DIM,

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::thousands;
+use super::{cut, thousands};
 use crate::store::EventSummary;
 use crate::tui::app::{App, Focus};
 use crate::tui::theme::{self, BAR, BOLD, DIM, ERROR, GOOD, SELECTED, SELECTED_IDLE, WARN};
@@ -57,9 +57,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     } else {
         SELECTED_IDLE
     };
+    let widths = Widths::for_screen(area.width, cols, id_width, on_screen().map(|(_, r)| r));
     let rows: Vec<Row<'_>> = on_screen()
         .map(|(i, r)| {
-            let row = row(app, r, cols);
+            let row = row(app, r, cols, widths);
             if i == list.selected {
                 row.style(selected_style)
             } else {
@@ -67,51 +68,24 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
             }
         })
         .collect();
-    // The path gets what its longest row on screen needs, up to 40 % of the free width; the
-    // provider and event type (the more telling column) get the rest.
-    let on = |yes: bool, width: u16| if yes { width + 1 } else { 0 };
-    let fixed = on(cols.time > 0, cols.time)
-        + on(true, id_width)
-        + on(cols.method, 6)
-        + on(true, cols.status)
-        + on(cols.duration, 6)
-        + on(cols.size, 6)
-        + 3
-        + 2;
-    let free = area.width.saturating_sub(fixed);
-    let mut widths = Vec::new();
+    let mut constraints = Vec::new();
     let mut header = Vec::new();
-    let mut col = |on: bool, name: &'static str, width: Constraint| {
+    let mut col = |on: bool, name: &'static str, width: u16| {
         if on {
             header.push(name);
-            widths.push(width);
+            constraints.push(Constraint::Length(width));
         }
     };
-    col(cols.time > 0, "TIME", Constraint::Length(cols.time));
-    col(true, "ID", Constraint::Length(id_width));
-    col(cols.method, "METHOD", Constraint::Length(6));
-    let longest = on_screen()
-        .map(|(_, r)| {
-            let method = if cols.method || r.method == "POST" {
-                0
-            } else {
-                r.method.len() + 1
-            };
-            method + r.path.chars().count() + r.query.as_ref().map_or(0, |q| q.len() + 1)
-        })
-        .max()
-        .unwrap_or(4) as u16;
-    col(
-        true,
-        "PATH",
-        Constraint::Length(longest.max(4).min(free * 2 / 5)),
-    );
-    col(true, "PROVIDER TYPE", Constraint::Fill(1));
-    col(true, "STATUS", Constraint::Length(cols.status));
-    col(cols.duration, "DUR", Constraint::Length(6));
-    col(cols.size, "SIZE", Constraint::Length(6));
-    col(true, "", Constraint::Length(3));
-    let table = Table::new(rows, widths)
+    col(cols.time > 0, "TIME", cols.time);
+    col(true, "ID", id_width);
+    col(cols.method, "METHOD", 6);
+    col(true, "PATH", widths.path);
+    col(true, "PROVIDER TYPE", widths.what);
+    col(true, "STATUS", cols.status);
+    col(cols.duration, "DUR", 6);
+    col(cols.size, "SIZE", 6);
+    col(true, "", BADGES);
+    let table = Table::new(rows, constraints)
         .header(Row::new(header).style(DIM))
         .column_spacing(1);
     frame.render_widget(table, body);
@@ -147,6 +121,48 @@ fn title(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
+/// Room for the badges (`✓↻≡`).
+const BADGES: u16 = 3;
+
+/// The widths of the two text columns, so their text is cut with `…` rather than by the table.
+#[derive(Clone, Copy)]
+struct Widths {
+    path: u16,
+    what: u16,
+}
+
+impl Widths {
+    /// The path gets what its longest row on screen needs, up to 40 % of the free width; the
+    /// provider and event type (the more telling column) get the rest.
+    fn for_screen<'a>(
+        width: u16,
+        cols: Columns,
+        id_width: u16,
+        rows: impl Iterator<Item = &'a EventSummary>,
+    ) -> Widths {
+        // Every column but the two, each with the one column of space before the next.
+        let on = |yes: bool, width: u16| if yes { width + 1 } else { 0 };
+        let fixed = on(cols.time > 0, cols.time)
+            + on(true, id_width)
+            + on(cols.method, 6)
+            + on(true, cols.status)
+            + on(cols.duration, 6)
+            + on(cols.size, 6)
+            + BADGES
+            + 2;
+        let free = width.saturating_sub(fixed);
+        let longest = rows
+            .map(|r| path_text(r, cols).chars().count())
+            .max()
+            .unwrap_or(4) as u16;
+        let path = longest.max(4).min(free * 2 / 5);
+        Widths {
+            path,
+            what: free - path,
+        }
+    }
+}
+
 /// Which columns fit.
 #[derive(Clone, Copy)]
 struct Columns {
@@ -175,12 +191,9 @@ impl Columns {
     }
 }
 
-fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns) -> Row<'a> {
-    let what = match &r.event_type {
-        Some(t) => format!("{} {t}", r.provider),
-        None => r.provider.clone(),
-    };
-    // Without a method column, a method other than POST (webhooks' own) leads the path.
+/// The path as the PATH column shows it: with the query, and led by the method when there is
+/// no METHOD column and it is not POST (webhooks' own).
+fn path_text(r: &EventSummary, cols: Columns) -> String {
     let mut path = if cols.method || r.method == "POST" {
         r.path.clone()
     } else {
@@ -190,6 +203,16 @@ fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns) -> Row<'a> {
         path.push('?');
         path.push_str(q);
     }
+    path
+}
+
+fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns, widths: Widths) -> Row<'a> {
+    let what = match &r.event_type {
+        Some(t) => format!("{} {t}", r.provider),
+        None => r.provider.clone(),
+    };
+    let path = cut(&path_text(r, cols), widths.path as usize);
+    let what = cut(&what, widths.what as usize);
     let status: String = theme::status_text(r.status, r.outcome.as_deref())
         .chars()
         .take(cols.status as usize)

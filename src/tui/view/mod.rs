@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::app::{App, Mode};
-use super::theme::{BAR, BOLD, DIM, ERROR, GOOD, KEY};
+use super::theme::{BAR, BOLD, DIM, ERROR, GOOD, KEY, SELECTED_IDLE};
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
@@ -35,6 +35,28 @@ pub fn thousands(n: u64) -> String {
             out.push(',');
         }
         out.push(c);
+    }
+    out
+}
+
+/// The first `width` columns of `text`, its end replaced by `…` when cut.
+pub fn cut(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
     }
     out
 }
@@ -76,11 +98,12 @@ fn status(frame: &mut Frame<'_>, app: &App, area: Rect) {
         )])
         .style(DIM)
     } else {
-        let failed = if s.failed > 0 { ERROR } else { Style::new() };
+        // Not `ok`/`failed`: those are outcomes, and a 500 answer is the outcome `ok`.
+        let not_2xx = if s.not_2xx > 0 { ERROR } else { Style::new() };
         let mut line = Line::from(vec![
             Span::raw(format!(" received {}", thousands(s.received))),
-            Span::styled(format!("  ok {}", thousands(s.ok)), GOOD),
-            Span::styled(format!("  failed {}", thousands(s.failed)), failed),
+            Span::styled(format!("  2xx {}", thousands(s.answered_2xx)), GOOD),
+            Span::styled(format!("  not 2xx {}", thousands(s.not_2xx)), not_2xx),
             Span::raw(format!("  in flight {}", s.in_flight)),
             Span::raw(format!("  {:.1}/s", s.rate)),
         ]);
@@ -104,7 +127,8 @@ fn status(frame: &mut Frame<'_>, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// The hints shown when nothing else is in the footer.
+/// The hints shown when nothing else is in the footer, in the order shown; [`hints`] keeps
+/// the most useful ones that fit.
 const HINTS: &[(&str, &str)] = &[
     ("j/k", "move"),
     ("Enter", "detail"),
@@ -141,28 +165,27 @@ fn footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
             app.prompt_error.as_ref().map(|e| (1, e.clone())),
         ),
         Mode::Browse | Mode::Help => {
-            let line = match &app.message {
-                Some(m) => Line::styled(
-                    format!(" {}", m.text),
-                    if m.error { ERROR } else { Style::new() },
-                ),
-                None => {
-                    let mut spans = Vec::new();
-                    for (k, what) in HINTS {
-                        spans.push(Span::styled(format!(" {k}"), KEY));
-                        spans.push(Span::styled(format!(" {what} "), DIM));
-                    }
-                    Line::from(spans)
-                }
-            };
-            frame.render_widget(Paragraph::new(line), area);
+            let mut lines = app.footer_message();
+            if lines.is_empty() {
+                lines.push(hints(area.width as usize));
+            }
+            frame.render_widget(Paragraph::new(lines), area);
             return;
         }
     };
-    let input_line = Line::from(vec![
-        Span::styled(label.clone(), KEY),
-        Span::raw(input.text.clone()),
-    ]);
+    let input_line = if input.selected {
+        // A suggestion: shown selected, and what typing does to it.
+        Line::from(vec![
+            Span::styled(label.clone(), KEY),
+            Span::styled(input.text.clone(), SELECTED_IDLE),
+            Span::styled("  typing replaces it, ← → edit it", DIM),
+        ])
+    } else {
+        Line::from(vec![
+            Span::styled(label.clone(), KEY),
+            Span::raw(input.text.clone()),
+        ])
+    };
     frame.render_widget(Paragraph::new(input_line), Rect { height: 1, ..area });
     let cursor_x = area.x + (label.chars().count() + input.cursor) as u16;
     frame.set_cursor_position((cursor_x.min(area.right().saturating_sub(1)), area.y));
@@ -189,6 +212,34 @@ fn footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
     }
 }
 
+/// Whole key hints that fit in `width` columns: `?` first, then the others in the order of
+/// [`HINTS`] until one does not fit (never half a word).
+fn hints(width: usize) -> Line<'static> {
+    let room = |(k, what): &(&str, &str)| k.chars().count() + what.chars().count() + 3;
+    let mut left = width;
+    let mut shown = [false; HINTS.len()];
+    let help = HINTS.iter().position(|(k, _)| *k == "?");
+    let order = help
+        .into_iter()
+        .chain((0..HINTS.len()).filter(|i| Some(*i) != help));
+    for i in order {
+        let need = room(&HINTS[i]);
+        if need > left {
+            break;
+        }
+        left -= need;
+        shown[i] = true;
+    }
+    let mut spans = Vec::new();
+    for (i, (k, what)) in HINTS.iter().enumerate() {
+        if shown[i] {
+            spans.push(Span::styled(format!(" {k}"), KEY));
+            spans.push(Span::styled(format!(" {what} "), DIM));
+        }
+    }
+    Line::from(spans)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -199,5 +250,35 @@ mod tests {
         assert_eq!(super::thousands(1_234_567), "1,234,567");
         assert_eq!(super::tail("/tmp/a/events.db", 20), "/tmp/a/events.db");
         assert_eq!(super::tail("/tmp/a/events.db", 10), "…events.db");
+        assert_eq!(
+            super::cut("/hooks/ayrshare/messages", 22),
+            "/hooks/ayrshare/messa…"
+        );
+        assert_eq!(super::cut("/hooks", 6), "/hooks");
+        assert_eq!(super::cut("日本語", 5), "日本…");
+        assert_eq!(super::cut("abc", 0), "");
+    }
+
+    #[test]
+    fn key_hints_are_whole_and_help_stays() {
+        let at = |width| super::hints(width).to_string();
+        assert!(at(200).ends_with(" d diff "), "{}", at(200));
+        for width in [30, 50, 80, 100, 120] {
+            let line = at(width);
+            assert!(line.chars().count() <= width, "{line}");
+            assert!(line.contains(" ? help "), "{line}");
+            // Every hint shown is whole.
+            for (k, what) in super::HINTS {
+                assert_eq!(
+                    line.contains(&format!(" {k} ")),
+                    line.contains(&format!(" {k} {what} ")),
+                    "{line}"
+                );
+            }
+        }
+        assert_eq!(
+            at(100),
+            " j/k move  Enter detail  / filter  r replay  ? help  q quit  Tab tabs  R to URL  e edit  c curl "
+        );
     }
 }

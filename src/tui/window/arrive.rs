@@ -108,7 +108,9 @@ impl Window {
         self.stale = false;
         let load = match (self.rows.first(), self.rows.last()) {
             (Some(first), Some(last)) => Load::Refresh {
-                low: last.id,
+                // Holding the oldest Event, read from the start: an older Event may have come
+                // to match (a replay changed its status).
+                low: if self.more_older { last.id } else { 1 },
                 high: first.id,
                 open_top: !self.more_newer,
             },
@@ -117,11 +119,40 @@ impl Window {
         self.want(load)
     }
 
-    /// A new or changed Event from the bus. `matches` is the filter's verdict (`None`: it needs
-    /// the body, so the window is marked stale instead). Returns whether the screen changed.
-    pub fn upsert(&mut self, row: &EventSummary, filter: &Filter) -> bool {
+    /// The row of Event `id`, when the window holds it.
+    pub fn held(&self, id: i64) -> Option<&EventSummary> {
+        let i = self.rows.binary_search_by(|r| id.cmp(&r.id)).ok()?;
+        self.rows.get(i)
+    }
+
+    /// Whether the window would hold Event `id` if it matched the filter: its id lies in the
+    /// stretch of the list the rows cover, and no load or refresh is owed. Then an Event the
+    /// window does not hold is one that does not match.
+    pub fn covers(&self, id: i64) -> bool {
+        if !self.loaded || self.loading.is_some() || self.stale {
+            return false;
+        }
+        let above = !self.more_newer;
+        let below = !self.more_older;
+        match (self.rows.first(), self.rows.last()) {
+            (Some(first), Some(last)) => (id <= first.id || above) && (id >= last.id || below),
+            _ => above && below,
+        }
+    }
+
+    /// A new or changed Event from the bus. `was` says whether the screen knew it as matching
+    /// before this change (`None`: a new Event, or not known), so a row that moves in or out
+    /// of the filter is counted once. The filter's verdict `None` (it needs the body) marks the
+    /// window stale instead. Returns whether the screen changed.
+    pub fn upsert(&mut self, row: &EventSummary, filter: &Filter, was: Option<bool>) -> bool {
+        let verdict = filter.matches_summary(row);
         if let Ok(i) = self.rows.binary_search_by(|r| row.id.cmp(&r.id)) {
-            self.rows[i] = row.clone();
+            if verdict == Some(false) {
+                // Its new Delivery took it out of the filter (`status:5xx` answered 200).
+                self.remove(i);
+            } else {
+                self.rows[i] = row.clone();
+            }
             return true;
         }
         let newest = self.rows.first().map(|r| r.id);
@@ -132,16 +163,26 @@ impl Window {
         if !(inside || above) {
             return false;
         }
-        match filter.matches_summary(row) {
-            Some(false) => false,
+        let unseen_above = above && (self.more_newer || self.loading.is_some());
+        match verdict {
+            Some(false) => {
+                if unseen_above && was == Some(true) {
+                    // Counted as new above the window, and no longer matching.
+                    self.unseen = self.unseen.saturating_sub(1);
+                    return true;
+                }
+                false
+            }
             None => {
                 self.stale = true;
                 false
             }
-            Some(true) if above && (self.more_newer || self.loading.is_some()) => {
+            Some(true) if unseen_above => {
                 // The rows above the window are not held: count it, load on `g`/`f`. A page in
                 // flight may have been read before this Event was stored: look again after it.
-                self.unseen += 1;
+                if was != Some(true) {
+                    self.unseen += 1;
+                }
                 self.stale |= self.loading.is_some();
                 true
             }
@@ -170,5 +211,24 @@ impl Window {
                 true
             }
         }
+    }
+
+    /// Drops row `i`, keeping the selection on the same Event (or, if it was this one, on
+    /// the next older row) and the rows on screen where they were.
+    fn remove(&mut self, i: usize) {
+        self.rows.remove(i);
+        if i < self.offset {
+            self.offset -= 1;
+            if i < self.new_above as usize {
+                self.new_above -= 1;
+            }
+        }
+        if self.follow {
+            self.selected = 0;
+        } else if i < self.selected {
+            self.selected -= 1;
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.offset = self.offset.min(self.selected);
     }
 }

@@ -33,7 +33,7 @@ pub enum Load {
     /// The rows between `low` and `high` (inclusive) again, and, with `open_top`, everything
     /// newer: after the Store changed in ways the bus did not describe.
     Refresh {
-        /// The oldest id held.
+        /// The oldest id held (1 when the window reaches the oldest Event).
         low: i64,
         /// The newest id held.
         high: i64,

@@ -131,13 +131,13 @@ fn follow_keeps_the_newest_selected_and_pauses_on_a_move() {
     w.reset();
     w.loaded(Load::Newest, rows((1..=5).rev()), false, 10);
     let all = Filter::all();
-    assert!(w.upsert(&row(6), &all));
+    assert!(w.upsert(&row(6), &all, None));
     assert_eq!((w.selected_id(), w.offset), (Some(6), 0));
     w.move_by(2, 10);
     assert!(!w.follow);
     assert_eq!(w.selected_id(), Some(4));
     w.offset = 1;
-    assert!(w.upsert(&row(7), &all));
+    assert!(w.upsert(&row(7), &all, None));
     assert_eq!(w.selected_id(), Some(4), "paused: the selection stays put");
     assert_eq!(
         (w.offset, w.new_above),
@@ -150,7 +150,7 @@ fn follow_keeps_the_newest_selected_and_pauses_on_a_move() {
     // A changed row is replaced in place.
     let mut changed = row(5);
     changed.status = Some(500);
-    assert!(w.upsert(&changed, &all));
+    assert!(w.upsert(&changed, &all, None));
     assert_eq!(w.rows[2].status, Some(500));
     assert_eq!(ids(&w), vec![7, 6, 5, 4, 3, 2, 1]);
 }
@@ -161,9 +161,9 @@ fn live_rows_respect_the_filter_and_the_window() {
     w.reset();
     w.loaded(Load::Newest, rows((1..=3).rev()), false, 10);
     let only_500 = crate::filter::parse("status:500").unwrap();
-    assert!(!w.upsert(&row(4), &only_500));
+    assert!(!w.upsert(&row(4), &only_500, None));
     let text = crate::filter::parse("needle").unwrap();
-    assert!(!w.upsert(&row(5), &text));
+    assert!(!w.upsert(&row(5), &text, None));
     assert!(w.stale, "a body term cannot be decided from the bus");
     assert!(matches!(
         w.refresh(),
@@ -177,7 +177,7 @@ fn live_rows_respect_the_filter_and_the_window() {
     let mut w = Window::new();
     w.reset();
     w.loaded(Load::Oldest, rows((1..=3).rev()), true, 10);
-    assert!(w.upsert(&row(100), &Filter::all()));
+    assert!(w.upsert(&row(100), &Filter::all(), None));
     assert_eq!((w.unseen, w.rows.len()), (1, 3));
     assert_eq!(w.top(10), Some(Load::Newest));
 }
@@ -213,4 +213,57 @@ fn scrolling_keeps_the_selection_on_screen() {
     assert_eq!((w.selected, w.offset), (49, 40));
     w.scroll_into_view(60);
     assert_eq!(w.offset, 0, "a tall screen shows everything");
+}
+
+#[test]
+fn a_row_that_stops_matching_leaves_and_the_selection_stays() {
+    let mut w = Window::new();
+    w.reset();
+    w.loaded(Load::Newest, rows((1..=5).rev()), false, 10);
+    w.move_by(2, 10);
+    assert_eq!(w.selected_id(), Some(3));
+    let ok = crate::filter::parse("status:2xx").unwrap();
+    let mut failed = row(4);
+    failed.status = Some(500);
+    assert!(w.upsert(&failed, &ok, Some(true)));
+    assert_eq!(ids(&w), vec![5, 3, 2, 1]);
+    assert_eq!(w.selected_id(), Some(3), "the same Event stays selected");
+    // The selected row itself leaving selects the next older one.
+    let mut failed = row(3);
+    failed.status = Some(500);
+    w.upsert(&failed, &ok, Some(true));
+    assert_eq!(w.selected_id(), Some(2));
+    // The last row leaving selects the one above it.
+    w.bottom(10);
+    let mut failed = row(1);
+    failed.status = Some(500);
+    w.upsert(&failed, &ok, Some(true));
+    assert_eq!((ids(&w), w.selected_id()), (vec![5, 2], Some(2)));
+}
+
+#[test]
+fn an_event_above_the_window_counts_once_as_new() {
+    // Far down the history: new Events above are counted, not held.
+    let mut w = Window::new();
+    w.reset();
+    w.loaded(Load::Oldest, rows((1..=3).rev()), true, 10);
+    let mut pending = row(100);
+    (pending.status, pending.outcome) = (None, Some("pending".into()));
+    assert!(w.upsert(&pending, &Filter::all(), None));
+    assert!(w.upsert(&row(100), &Filter::all(), Some(true)));
+    assert_eq!(w.unseen, 1, "its Delivery is not a second new Event");
+    // Under `status:2xx` it becomes new only when answered 200.
+    let ok = crate::filter::parse("status:2xx").unwrap();
+    pending.id = 101;
+    assert!(!w.upsert(&pending, &ok, None));
+    assert_eq!(w.unseen, 1);
+    assert!(w.upsert(&row(101), &ok, Some(false)));
+    assert_eq!(w.unseen, 2);
+    // And stops being new when its answer takes it out of the filter.
+    let not_ok = crate::filter::parse("-status:2xx").unwrap();
+    pending.id = 102;
+    assert!(w.upsert(&pending, &not_ok, None));
+    assert_eq!(w.unseen, 3);
+    assert!(w.upsert(&row(102), &not_ok, Some(true)));
+    assert_eq!(w.unseen, 2);
 }
