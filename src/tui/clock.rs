@@ -43,10 +43,53 @@ impl Clock {
             .unwrap_or_default()
     }
 
+    /// A time for the list's TIME column of `width` (12 or 8): the time of day for today
+    /// (`18:03:12.481`, `18:03:12`), else the day (`Nov 27 18:03`, `Nov 27`), else the year
+    /// (`2025-01-02`, `Jan 2025`), so an older Event never passes for today's.
+    pub fn list_time(&self, micros: Micros, width: u16) -> String {
+        use chrono::Datelike;
+        let (Some(at), Some(now)) = (self.at(micros), self.at(self.now)) else {
+            return String::new();
+        };
+        let wide = width >= 12;
+        let format = if at.date_naive() == now.date_naive() {
+            if wide { "%H:%M:%S%.3f" } else { "%H:%M:%S" }
+        } else if at.year() == now.year() {
+            if wide { "%b %d %H:%M" } else { "%b %d" }
+        } else if wide {
+            "%Y-%m-%d"
+        } else {
+            "%b %Y"
+        };
+        at.format(format).to_string()
+    }
+
     /// `2026-11-27 18:03:12.481 +01:00`
     pub fn stamp(&self, micros: Micros) -> String {
         self.at(micros)
             .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f %:z").to_string())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_times_show_the_day_or_year_of_older_events() {
+        let at = |text: &str| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .timestamp_micros()
+        };
+        let clock = Clock::fixed(at("2026-11-27T18:30:00Z"));
+        let show = |text: &str, width| clock.list_time(at(text), width);
+        assert_eq!(show("2026-11-27T18:03:12.481Z", 12), "18:03:12.481");
+        assert_eq!(show("2026-11-27T18:03:12.481Z", 8), "18:03:12");
+        assert_eq!(show("2026-11-26T18:03:12Z", 12), "Nov 26 18:03");
+        assert_eq!(show("2026-11-26T18:03:12Z", 8), "Nov 26");
+        assert_eq!(show("2025-01-02T03:04:05Z", 12), "2025-01-02");
+        assert_eq!(show("2025-01-02T03:04:05Z", 8), "Jan 2025");
     }
 }

@@ -219,7 +219,7 @@ fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns, widths: Widths) -> Row
         .collect();
     let mut cells = Vec::new();
     if cols.time > 0 {
-        let time = app.clock.time(r.received_at);
+        let time = app.clock.list_time(r.received_at, cols.time);
         cells.push(Cell::from(
             time.chars().take(cols.time as usize).collect::<String>(),
         ));
