@@ -38,7 +38,14 @@ pub(super) fn field_test(name: &str, value: &str, now: Micros) -> Result<Test, P
         "method" => Test::Method(value.to_ascii_uppercase()),
         "path" => Test::Path(value.to_string()),
         "status" => {
-            let (low, high) = status_range(value).ok_or_else(|| bad("bad status"))?;
+            let (low, high) = status_range(value).ok_or_else(|| match Outcome::parse(value) {
+                // The STATUS column shows `failed` where no answer came: that is an outcome.
+                Some(_) => (
+                    format!("status:{value} is an outcome, not a status"),
+                    Some(format!("use outcome:{value}")),
+                ),
+                None => bad("bad status"),
+            })?;
             Test::Status { low, high }
         }
         "outcome" => Test::Outcome(word(value, Outcome::ALL, Outcome::as_str, "outcome")?),

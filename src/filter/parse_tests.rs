@@ -132,6 +132,12 @@ fn errors_point_at_the_bad_term() {
     );
     assert!(error("status:600..500").contains("bad status"));
     assert!(error("status:6xx").contains("bad status"));
+    assert!(
+        error("status:failed")
+            .contains("status:failed is an outcome, not a status at column 1 (use outcome:failed)"),
+        "{}",
+        error("status:failed")
+    );
     assert_eq!(
         error("outcome:faild"),
         "unknown outcome 'faild' at column 1 (did you mean 'failed'?)"
