@@ -120,7 +120,13 @@ async fn run(
             continue;
         }
         let planned = replay::plan(&reader, id, Some(&setup.target));
-        match try_once(&setup, planned).await {
+        // Stopping does not wait for a slow app: a try cut short is recorded `interrupted`
+        // at the next start, and held again then.
+        let tried = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            tried = try_once(&setup, planned) => tried,
+        };
+        match tried {
             Ok(true) => {
                 queue.remove(&id);
                 wait = Duration::ZERO;
