@@ -38,13 +38,13 @@ impl DbArg {
 #[derive(clap::Args, Clone, Debug)]
 pub struct SenderArgs {
     /// Longest pause allowed while a sender sends a body, or reads the answer
-    #[arg(long, default_value = "30s", value_parser = crate::config::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = crate::config::parse_positive_duration)]
     pub body_timeout: std::time::Duration,
     /// Longest time a sender may take to send a whole body
-    #[arg(long, default_value = "120s", value_parser = crate::config::parse_duration)]
+    #[arg(long, default_value = "120s", value_parser = crate::config::parse_positive_duration)]
     pub body_deadline: std::time::Duration,
     /// Most connections open at once (more are answered 503 and closed)
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = crate::config::parse_positive_count::<usize>)]
     pub max_connections: usize,
 }
 
