@@ -76,6 +76,41 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size '{text}' is too large"))
 }
 
+/// [`parse_duration`] for a flag that zero would make useless (a timeout, an interval).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("must be more than zero".into()),
+        d => Ok(d),
+    }
+}
+
+/// [`parse_size`] for a limit that zero would make useless (a body size, a Store size).
+pub fn parse_positive_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err("must be more than zero".into()),
+        n => Ok(n),
+    }
+}
+
+/// A count such as `--keep 10000`: a whole number, zero allowed.
+pub fn parse_count<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a count; give a whole number such as 1000"))
+}
+
+/// [`parse_count`] for a limit that zero would make useless (`listen --keep`,
+/// `--max-connections`).
+pub fn parse_positive_count<T: std::str::FromStr + Default + PartialEq>(
+    text: &str,
+) -> Result<T, String> {
+    let n: T = parse_count(text)?;
+    if n == T::default() {
+        return Err("must be more than zero".into());
+    }
+    Ok(n)
+}
+
 /// Formats a byte count for people: `812 B`, `2.0 KiB`, `25.0 MiB`.
 pub fn format_size(bytes: u64) -> String {
     match bytes {
@@ -118,6 +153,38 @@ mod tests {
         assert!(parse_size("1TiB").is_err());
         assert!(parse_size("-1").is_err());
         assert!(parse_size("99999999999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn zero_is_refused_where_it_would_make_a_flag_useless() {
+        for zero in ["0", "0s", "0ms", "0.0000000001s"] {
+            let err = parse_positive_duration(zero).unwrap_err();
+            assert!(err.contains("must be more than zero"), "{zero}: {err}");
+        }
+        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
+        assert!(
+            parse_positive_duration("x")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        for zero in ["0", "0B", "0MiB"] {
+            assert!(
+                parse_positive_size(zero)
+                    .unwrap_err()
+                    .contains("more than zero")
+            );
+        }
+        assert_eq!(parse_positive_size("1KiB"), Ok(1024));
+        assert!(
+            parse_positive_count::<u64>("0")
+                .unwrap_err()
+                .contains("more than zero")
+        );
+        assert_eq!(parse_positive_count::<usize>("1024"), Ok(1024));
+        assert_eq!(parse_count::<u64>("0"), Ok(0));
+        let err = parse_count::<u64>("abc").unwrap_err();
+        assert!(err.contains("'abc' is not a count"), "{err}");
+        assert!(parse_count::<u64>("-1").is_err());
     }
 
     #[test]

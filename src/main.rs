@@ -80,10 +80,15 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// `hooktap list | head` closes our stdout early; that is not an error.
+/// `hooktap list | head` closes our stdout early; that is not an error. The JSON writers
+/// (`export --format har|ndjson`) fail with a `serde_json::Error` whose `source()` skips the
+/// io error it wraps, so it is asked for its io error kind itself.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
     })
 }

@@ -3,6 +3,8 @@
 
 #[path = "history/batch.rs"]
 mod batch;
+#[path = "history/inputs.rs"]
+mod inputs;
 #[path = "history/live.rs"]
 mod live;
 #[path = "history/stored.rs"]

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::cmd::DbArg;
 use crate::cmd::list::parse_filter;
+use crate::cmd::{DbArg, UsageError};
 use crate::export::{self, Format, Options};
 use crate::forward::Target;
 use crate::store::Reader;
@@ -35,7 +35,7 @@ pub struct Args {
     /// Keep signature and authorization headers instead of masking them
     #[arg(long)]
     pub include_secrets: bool,
-    /// For curl: send to this Target instead of each Event's last one
+    /// With --format curl: send to this Target instead of each Event's last one
     #[arg(long, value_name = "URL", value_parser = Target::parse)]
     pub to: Option<Target>,
     #[command(flatten)]
@@ -44,6 +44,13 @@ pub struct Args {
 
 /// Runs `export`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.to.is_some() && args.format != Format::Curl {
+        return Err(UsageError(
+            "--to applies to --format curl only (HAR and NDJSON keep each Event as received)"
+                .into(),
+        )
+        .into());
+    }
     let filter = parse_filter(&args.filter)?;
     let reader = Reader::open(&args.db.path())?;
     let options = Options {
@@ -59,8 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut partial = path.clone().into_os_string();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let file = std::fs::File::create(&partial)
-        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let file = std::fs::File::create(&partial).map_err(|e| create_error(&path, e))?;
     let mut out = BufWriter::new(file);
     let result = export::export(&reader, &filter, args.format, &options, &mut out).and_then(|n| {
         Ok(out
@@ -80,4 +86,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot move the export into place at {}", path.display()))?;
     eprintln!("exported {count} event(s) to {}", path.display());
     Ok(())
+}
+
+/// Why `path` cannot be created, named as the user gave it (not the `.partial` beside it).
+fn create_error(path: &std::path::Path, e: std::io::Error) -> anyhow::Error {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !folder.is_dir() {
+        return anyhow::anyhow!(
+            "cannot write {}: the folder {} does not exist",
+            path.display(),
+            folder.display()
+        );
+    }
+    anyhow::Error::new(e).context(format!("cannot create {}", path.display()))
 }

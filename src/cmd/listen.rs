@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::capture::{Capture, Respond};
 use crate::cmd::{DbArg, SenderArgs, parse_secrets, stop_on_signal};
-use crate::config::{parse_duration, parse_size};
+use crate::config::{parse_positive_count, parse_positive_duration, parse_positive_size};
 use crate::forward::{Forwarder, Target, humantime};
 use crate::lines::{self, Format};
 use crate::listener;
@@ -44,13 +44,13 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = RespondArg::Passthrough)]
     pub respond: RespondArg,
     /// How long the app may take to answer (then 504)
-    #[arg(long, default_value = "9s", value_parser = parse_duration)]
+    #[arg(long, default_value = "9s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Largest body accepted (then 413)
-    #[arg(long, default_value = "25MiB", value_parser = parse_size)]
+    #[arg(long, default_value = "25MiB", value_parser = parse_positive_size)]
     pub max_body: u64,
     /// Time a sender has to send a request head (also how long an idle connection stays open)
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
     pub header_timeout: Duration,
     #[command(flatten)]
     pub senders: SenderArgs,
@@ -81,10 +81,10 @@ pub struct Args {
           value_parser = parse_duration)]
     pub redeliver: Option<Duration>,
     /// Keep at most N Events: the oldest are pruned in the background
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_positive_count::<u64>)]
     pub keep: Option<u64>,
     /// Keep the Store's data under this size (e.g. 1GiB): the oldest Events are pruned
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size)]
     pub max_db_size: Option<u64>,
     #[command(flatten)]
     pub relay: crate::tunnel::agent::RelayArgs,

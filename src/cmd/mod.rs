@@ -38,13 +38,13 @@ impl DbArg {
 #[derive(clap::Args, Clone, Debug)]
 pub struct SenderArgs {
     /// Longest pause allowed while a sender sends a body, or reads the answer
-    #[arg(long, default_value = "30s", value_parser = crate::config::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = crate::config::parse_positive_duration)]
     pub body_timeout: std::time::Duration,
     /// Longest time a sender may take to send a whole body
-    #[arg(long, default_value = "120s", value_parser = crate::config::parse_duration)]
+    #[arg(long, default_value = "120s", value_parser = crate::config::parse_positive_duration)]
     pub body_deadline: std::time::Duration,
     /// Most connections open at once (more are answered 503 and closed)
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = crate::config::parse_positive_count::<usize>)]
     pub max_connections: usize,
 }
 
@@ -77,35 +77,52 @@ pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
-/// Parses `PROVIDER=SECRET` pairs.
+/// Parses `PROVIDER=SECRET` pairs. A message never repeats a secret: only a provider name, or
+/// what is missing.
 pub fn parse_secrets(pairs: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    pairs
-        .iter()
-        .map(|p| match p.split_once('=') {
-            Some((name, secret)) if !name.is_empty() && !secret.is_empty() => {
-                match crate::providers::canonical(name) {
-                    Some(name) => Ok((name.to_string(), secret.to_string())),
-                    None => Err(UsageError(format!(
-                        "--secret: unknown provider '{name}' (known: {})",
-                        crate::providers::NAMES.join(", ")
-                    ))
-                    .into()),
-                }
-            }
-            _ => Err(UsageError(format!(
-                "--secret takes PROVIDER=SECRET, e.g. ayrshare=s3cret (got '{}')",
-                mask(p)
-            ))
-            .into()),
-        })
-        .collect()
+    pairs.iter().map(|p| parse_secret(p)).collect()
 }
 
-fn mask(text: &str) -> String {
-    match text.split_once('=') {
-        Some((name, _)) => format!("{name}=…"),
-        None => "…".into(),
+fn parse_secret(pair: &str) -> anyhow::Result<(String, String)> {
+    let usage = |m: String| anyhow::Error::new(UsageError(m));
+    let Some((name, secret)) = pair.split_once('=') else {
+        // Without `=` the text is the secret itself as often as the provider: name it only if
+        // it is a provider.
+        return Err(usage(match crate::providers::canonical(pair) {
+            Some(name) => format!("--secret {name} has no secret: use --secret {name}=SECRET"),
+            None => "--secret takes PROVIDER=SECRET, e.g. ayrshare=s3cret; the value given has \
+                     no '=' (not shown: it may be a secret)"
+                .into(),
+        }));
+    };
+    if name.is_empty() {
+        return Err(usage(
+            "--secret takes PROVIDER=SECRET, e.g. ayrshare=s3cret; the value given has no \
+             provider before '='"
+                .into(),
+        ));
     }
+    let Some(canonical) = crate::providers::canonical(name) else {
+        let known = crate::providers::NAMES.join(", ");
+        // A secret alone that ends in base64 padding (`whsec_...==`) splits here too; a typo of
+        // a provider is short and all letters.
+        let looks_like_a_name =
+            name.len() <= 20 && name.chars().all(|c| c.is_ascii_alphabetic() || c == '-');
+        return Err(usage(if looks_like_a_name {
+            format!("--secret: unknown provider '{name}' (known: {known})")
+        } else {
+            format!(
+                "--secret takes PROVIDER=SECRET; the text before '=' is not a provider (not \
+                 shown: it may be a secret; known: {known})"
+            )
+        }));
+    };
+    if secret.is_empty() {
+        return Err(usage(format!(
+            "--secret {name}= has no secret after '=': use --secret {name}=SECRET"
+        )));
+    }
+    Ok((canonical.to_string(), secret.to_string()))
 }
 
 /// Fires `token` on Ctrl-C or SIGTERM.
@@ -124,4 +141,42 @@ pub async fn stop_on_signal(token: CancellationToken) {
         _ = term.recv() => {}
     }
     token.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(pair: &str) -> String {
+        let e = parse_secrets(&[pair.to_string()]).unwrap_err();
+        assert!(e.downcast_ref::<UsageError>().is_some(), "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn secret_flags_say_what_they_expect_and_never_echo_a_secret() {
+        assert_eq!(
+            parse_secrets(&["Ayrshare=s3cret".into()]).unwrap(),
+            [("ayrshare".to_string(), "s3cret".to_string())]
+        );
+        let e = error("ayrshare");
+        assert!(e.contains("use --secret ayrshare=SECRET"), "{e}");
+        let e = error("s3cret-value");
+        assert!(
+            e.contains("PROVIDER=SECRET") && !e.contains("s3cret-value"),
+            "{e}"
+        );
+        assert!(!e.contains('…'), "{e}");
+        let e = error("ayrshare=");
+        assert!(e.contains("has no secret after '='"), "{e}");
+        let e = error("=s3cret-value");
+        assert!(
+            e.contains("no provider") && !e.contains("s3cret-value"),
+            "{e}"
+        );
+        assert!(error("nope=x").contains("unknown provider 'nope'"));
+        // A Standard Webhooks secret alone, cut at its base64 padding.
+        let e = error("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw==");
+        assert!(e.contains("not a provider") && !e.contains("MfKQ"), "{e}");
+    }
 }

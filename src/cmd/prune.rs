@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::cmd::list::parse_filter;
 use crate::cmd::{DbArg, UsageError};
-use crate::config::parse_duration;
+use crate::config::{parse_count, parse_duration};
 use crate::event::now_micros;
 use crate::prune::{self, Rule};
 use crate::store::{Durability, Reader, Store};
@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
     /// Keep the newest N (matching) Events
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count::<u64>)]
     pub keep: Option<u64>,
     /// Delete Events received longer ago than this (e.g. 7d, 12h)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(value_name = "EVENT")]
     pub event: Option<String>,
     /// Where to send it
-    #[arg(long, value_name = "URL", default_value = DEFAULT_URL)]
+    #[arg(long, value_name = "URL", default_value = DEFAULT_URL, value_parser = parse_to)]
     pub to: String,
     /// The signing secret (else HOOKTAP_SECRET_AYRSHARE or the config file; none: unsigned)
     #[arg(long, value_name = "SECRET")]
@@ -30,13 +30,13 @@ pub struct Args {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// List the samples
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["event", "to", "secret", "sets", "print", "timeout"])]
     pub list: bool,
     /// Print the request instead of sending it
     #[arg(long)]
     pub print: bool,
     /// How long to wait for the answer
-    #[arg(long, default_value = "10s", value_parser = crate::config::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = crate::config::parse_positive_duration)]
     pub timeout: Duration,
 }
 
@@ -44,6 +44,11 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if args.list {
+        if let Some(provider) = args.provider.as_deref().filter(|p| !is_ayrshare(p)) {
+            return Err(
+                UsageError(format!("no samples for '{provider}' yet; try ayrshare")).into(),
+            );
+        }
         writeln!(out, "Ayrshare samples (hooktap trigger ayrshare EVENT):")?;
         for s in SAMPLES {
             writeln!(out, "  {:<24} {}", s.name, s.about)?;
@@ -58,7 +63,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )
         .into());
     };
-    if !provider.eq_ignore_ascii_case("ayrshare") {
+    if !is_ayrshare(provider) {
         return Err(UsageError(format!("no samples for '{provider}' yet; try ayrshare")).into());
     }
     let Some(sample) = trigger::sample(name) else {
@@ -118,8 +123,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let result = trigger::send(&forwarder, &args.to, headers, body)
         .await
         .map_err(|e| {
-            // The client's hint speaks of "your app"; here the receiver is usually hooktap.
-            let e = e.trim_end_matches(": is your app running?");
+            // The client's hint speaks of "your app"; here the receiver is usually hooktap. Only
+            // a failed connection gets a hint: a timeout or a broken answer says enough.
+            let Some(e) = e.strip_suffix(": is your app running?") else {
+                return anyhow::anyhow!("{e}");
+            };
             let hint = if args.to == DEFAULT_URL {
                 ": is `hooktap listen` running? (--to sends elsewhere)"
             } else {
@@ -145,4 +153,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("the receiver answered {status}, not 2xx");
     }
     Ok(())
+}
+
+fn is_ayrshare(provider: &str) -> bool {
+    provider.eq_ignore_ascii_case("ayrshare")
+}
+
+/// `--to`: checked when the command line is read, like every URL a user passes (exit 2).
+fn parse_to(url: &str) -> Result<String, String> {
+    crate::forward::parse_url(url, DEFAULT_URL).map(|_| url.to_string())
 }

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cmd::stop_on_signal;
 use crate::cmd::{DbArg, UsageError};
-use crate::config::{parse_duration, parse_size};
+use crate::config::{parse_positive_duration, parse_positive_size};
 use crate::forward::Forwarder;
 use crate::store::{Durability, Store};
 use crate::tui::{self, Setup};
@@ -26,10 +26,10 @@ pub struct Args {
     #[command(flatten)]
     pub db: DbArg,
     /// How long the app may take to answer a replay
-    #[arg(long, default_value = "9s", value_parser = parse_duration)]
+    #[arg(long, default_value = "9s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Largest response recorded for a replay
-    #[arg(long, default_value = "25MiB", value_parser = parse_size)]
+    #[arg(long, default_value = "25MiB", value_parser = parse_positive_size)]
     pub max_response: u64,
     /// A signing secret for re-signed replays (s, S), e.g. stripe=whsec_... (repeatable; also
     /// HOOKTAP_SECRET_<PROVIDER> and ~/.config/hooktap/config.toml)

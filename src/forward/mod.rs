@@ -17,7 +17,7 @@ use crate::event::{DeliveryResult, Event, HeaderList, Outcome};
 
 mod target;
 
-pub use target::Target;
+pub use target::{Target, parse_url, port};
 
 /// Headers that belong to one connection and are never passed on (RFC 9110 §7.6.1).
 pub const HOP_BY_HOP: &[&str] = &[

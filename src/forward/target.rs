@@ -32,23 +32,10 @@ impl Target {
         )
     }
 
-    /// Parses and checks a Target URL: `http://` or `https://`, a host, no query or fragment.
+    /// Parses and checks a Target URL: `http://` or `https://`, a host, a port (if given) from
+    /// 1 to 65535, no query or fragment.
     pub fn parse(url: &str) -> Result<Target, String> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|_| format!("'{url}' is not a URL (try http://localhost:3000)"))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
-            Some(other) => {
-                return Err(format!(
-                    "'{url}': scheme {other} is not supported; use http:// or https://"
-                ));
-            }
-            None => return Err(format!("'{url}' has no scheme; did you mean http://{url}?")),
-        }
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(format!("'{url}' has no host (try http://localhost:3000)"));
-        }
+        let uri = parse_url(url, "http://localhost:3000")?;
         if uri.query().is_some() || url.contains('#') {
             return Err(format!("'{url}': a Target cannot have a query or fragment"));
         }
@@ -69,6 +56,57 @@ impl Target {
     /// The base URL as given.
     pub fn as_str(&self) -> &str {
         &self.base
+    }
+}
+
+/// Parses a URL a user passes (a Target, `trigger --to`): `http://` or `https://`, a host, and
+/// a port (if given) from 1 to 65535. `example` is the URL the hints suggest.
+pub fn parse_url(url: &str, example: &str) -> Result<Uri, String> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| format!("'{url}' is not a URL (try {example})"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(other) => {
+            return Err(format!(
+                "'{url}': scheme {other} is not supported; use http:// or https://"
+            ));
+        }
+        None => return Err(format!("'{url}' has no scheme; did you mean http://{url}?")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("'{url}' has no host (try {example})"));
+    }
+    port(&uri, url)?;
+    Ok(uri)
+}
+
+/// The port `uri` names, if any, checked. `http::Uri` accepts any digits after the colon
+/// (`:99999`) and then reports no port at all, so a client would quietly connect to 80 or 443;
+/// this reads the port text itself. `url` is the text as the user typed it, for the message.
+pub fn port(uri: &Uri, url: &str) -> Result<Option<u16>, String> {
+    let Some(authority) = uri.authority() else {
+        return Ok(None);
+    };
+    // After any `user:pass@`, and after an IPv6 literal's `]`.
+    let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
+    let after_host = match host_port.rfind(']') {
+        Some(at) => &host_port[at + 1..],
+        None => host_port,
+    };
+    let Some((_, text)) = after_host.rsplit_once(':') else {
+        return Ok(None);
+    };
+    if text.is_empty() {
+        return Err(format!(
+            "'{url}' has an empty port (use 1 to 65535, or none)"
+        ));
+    }
+    match text.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(Some(p)),
+        _ => Err(format!(
+            "'{url}': port {text} is not a port number (use 1 to 65535)"
+        )),
     }
 }
 
@@ -100,6 +138,43 @@ mod tests {
         );
         assert!(Target::parse("http://x/?q=1").is_err());
         assert!(Target::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn ports_outside_1_to_65535_are_refused() {
+        for url in [
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:300001",
+            "http://localhost:0",
+            "http://localhost:65536/api",
+            "http://[::1]:70000",
+        ] {
+            let err = Target::parse(url).unwrap_err();
+            assert!(err.contains("is not a port number"), "{url}: {err}");
+        }
+        // The port as typed is named, so a typo is easy to see.
+        assert!(
+            Target::parse("http://127.0.0.1:99999")
+                .unwrap_err()
+                .contains("port 99999")
+        );
+        assert!(
+            Target::parse("http://localhost:")
+                .unwrap_err()
+                .contains("empty port")
+        );
+        for url in [
+            "http://localhost:1",
+            "http://localhost:65535",
+            "https://[::1]:8443/x",
+            "http://localhost",
+        ] {
+            assert!(Target::parse(url).is_ok(), "{url}");
+        }
+        let uri: Uri = "https://relay.example.com:443".parse().unwrap();
+        assert_eq!(port(&uri, "x"), Ok(Some(443)));
+        let uri: Uri = "https://relay.example.com".parse().unwrap();
+        assert_eq!(port(&uri, "x"), Ok(None));
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::{allowed, body, class, header_bytes, text, time};
+use super::{allowed, body, class, header_bytes, request_target, text, time};
 use crate::event::{Event, HeaderList, Ingress, new_uid, now_micros};
 
 /// An Event from one HAR entry; only `request.method` and `request.url` are required.
@@ -14,18 +14,7 @@ pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
     let request = entry.get("request").context("no \"request\"")?;
     let method = text(request, "method").context("no request.method")?;
     let url = text(request, "url").context("no request.url")?;
-    let target = match url.find("://") {
-        Some(at) => {
-            let rest = &url[at + 3..];
-            rest.find('/').map(|i| &rest[i..]).unwrap_or("/")
-        }
-        None => url,
-    };
-    let target = target.split('#').next().unwrap_or("/");
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p, Some(q.to_string())),
-        None => (target, None),
-    };
+    let (path, query) = path_and_query(url).context("request.url")?;
     let mut headers = HeaderList::default();
     for h in request
         .get("headers")
@@ -61,11 +50,7 @@ pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
             .unwrap_or_else(now_micros),
         ingress: Ingress::Import,
         method: method.to_string(),
-        path: if path.is_empty() {
-            "/".into()
-        } else {
-            path.to_string()
-        },
+        path,
         query,
         remote_addr: ours
             .and_then(|h| text(h, "remote_addr"))
@@ -75,4 +60,22 @@ pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
         body,
         derived_from: None,
     })
+}
+
+/// The path and query of a HAR `request.url`, which HAR requires to be absolute
+/// (`https://example.com/hooks?a=1`); the fragment is dropped.
+fn path_and_query(url: &str) -> anyhow::Result<(String, Option<String>)> {
+    let not_a_url =
+        || anyhow::anyhow!("'{url}' is not an absolute URL (e.g. https://example.com/hooks)");
+    let uri: http::Uri = url.parse().map_err(|_| not_a_url())?;
+    if uri.scheme().is_none() || uri.authority().is_none() {
+        return Err(not_a_url());
+    }
+    let path = match uri.path() {
+        "" => "/",
+        p => p,
+    };
+    let query = uri.query().map(str::to_string);
+    request_target(path, query.as_deref())?;
+    Ok((path.to_string(), query))
 }

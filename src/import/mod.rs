@@ -56,6 +56,14 @@ pub fn read_from(
     if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&first)
         && !map.contains_key("log")
     {
+        // One JSON object, but not one of our records either (`{}`): say it is neither kind,
+        // rather than that line 1 of an NDJSON export lacks a field.
+        if !map.contains_key("method") {
+            anyhow::bail!(
+                "{name} is neither a HAR file (it has no log.entries) nor an NDJSON export from \
+                 hooktap (its first line has no \"method\")"
+            );
+        }
         let first = Value::Object(map);
         each(with_deliveries(from_record(&first), Some(&first)).context("line 1")?)?;
         for (i, line) in input.lines().enumerate() {
@@ -80,7 +88,12 @@ pub fn read_from(
     let entries = doc
         .pointer("/log/entries")
         .and_then(Value::as_array)
-        .ok_or_else(|| anyhow::anyhow!("{name} has no log.entries: is it a HAR file?"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{name} is neither a HAR file (it has no log.entries) nor an NDJSON export from \
+                 hooktap (one JSON object per line)"
+            )
+        })?;
     for (i, entry) in entries.iter().enumerate() {
         let imported = with_deliveries(from_har(entry), entry.get("_hooktap"));
         each(imported.with_context(|| format!("HAR entry {}", i + 1))?)?;
@@ -221,6 +234,8 @@ fn class(v: Option<&Value>, headers: &HeaderList, body: &[u8]) -> Classification
 pub fn from_record(v: &Value) -> anyhow::Result<Event> {
     let method = text(v, "method").context("no \"method\": not an NDJSON export from hooktap")?;
     let path = text(v, "path").context("no \"path\": not an NDJSON export from hooktap")?;
+    let query = text(v, "query").map(str::to_string);
+    request_target(path, query.as_deref()).context("\"path\"")?;
     let headers = header_pairs(v)?;
     let body = body(v, "body", Some("body_base64"))?;
     Ok(Event {
@@ -229,13 +244,29 @@ pub fn from_record(v: &Value) -> anyhow::Result<Event> {
         ingress: Ingress::Import,
         method: method.to_string(),
         path: path.to_string(),
-        query: text(v, "query").map(str::to_string),
+        query,
         remote_addr: text(v, "remote_addr").map(str::to_string),
         class: class(Some(v), &headers, &body),
         headers,
         body,
         derived_from: None,
     })
+}
+
+/// Checks that `path` and `query` make a request target that replay can send: a path that
+/// starts with `/`, and nothing HTTP does not allow in a URL.
+fn request_target(path: &str, query: Option<&str>) -> anyhow::Result<()> {
+    if !path.starts_with('/') {
+        anyhow::bail!("'{path}' is not a path: it must start with /");
+    }
+    let target = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    target
+        .parse::<http::uri::PathAndQuery>()
+        .map_err(|_| anyhow::anyhow!("'{target}' holds characters a URL cannot"))?;
+    Ok(())
 }
 
 /// Keeps uids seen in this import, to skip an Event the file holds twice.
@@ -276,6 +307,37 @@ mod tests {
         assert_eq!((e.path.as_str(), e.body.len()), ("/", 0));
         let err = from_har(&json!({"response": {}})).unwrap_err().to_string();
         assert!(err.contains("no \"request\""), "{err}");
+    }
+
+    #[test]
+    fn a_har_entry_needs_an_absolute_url_and_a_record_a_path() {
+        let entry = |url: &str| json!({"request": {"method": "POST", "url": url}});
+        for bad in ["not a url", "/hooks/x", "example.com/hooks", "http://x/a b"] {
+            let err = format!("{:#}", from_har(&entry(bad)).unwrap_err());
+            assert!(err.starts_with("request.url: "), "{bad}: {err}");
+            assert!(err.contains("not an absolute URL"), "{bad}: {err}");
+        }
+        let e = from_har(&entry("http://x:8080?a=1")).unwrap();
+        assert_eq!((e.path.as_str(), e.query.as_deref()), ("/", Some("a=1")));
+        let record = |path: &str| from_record(&json!({"method": "POST", "path": path}));
+        let err = format!("{:#}", record("hooks").unwrap_err());
+        assert!(err.contains("\"path\": 'hooks' is not a path"), "{err}");
+        assert!(record("/a b").is_err());
+        assert!(record("/a").is_ok());
+    }
+
+    #[test]
+    fn a_json_object_that_is_neither_kind_says_so() {
+        for text in ["{}\n", "{\n  \"a\": 1\n}\n"] {
+            let err = read_from(text.as_bytes(), "obj.har", |_| Ok(())).unwrap_err();
+            let err = format!("{err:#}");
+            assert!(
+                err.starts_with(
+                    "obj.har is neither a HAR file (it has no log.entries) nor an NDJSON"
+                ),
+                "{err}"
+            );
+        }
     }
 
     #[test]

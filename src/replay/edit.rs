@@ -85,6 +85,7 @@ pub fn parse_raw(text: &str, original: &Event, original_id: i64) -> anyhow::Resu
         body = body.strip_suffix('\n').unwrap_or(body);
     }
     let body = Bytes::from(body.to_string());
+    fit_framing(&mut headers, body.len());
     let class = Providers::default().classify(&headers, &body);
     Ok(Event {
         uid: new_uid(),
@@ -99,6 +100,21 @@ pub fn parse_raw(text: &str, original: &Event, original_id: i64) -> anyhow::Resu
         class,
         derived_from: Some(original_id),
     })
+}
+
+/// Makes the stored headers agree with the edited body, so `show` and the exports do not carry
+/// a `content-length` the body contradicts (the forwarder sets the real one on the wire anyway).
+/// A `content-length` gets the new length, at its place and with its name as written. With a
+/// `transfer-encoding` (a captured chunked request), the body is stored and sent whole, as for
+/// any captured chunked Event: `transfer-encoding` is hop-by-hop and never forwarded, so it
+/// stays as a record of how the original arrived, and a `content-length` beside it is dropped,
+/// since HTTP forbids the two together (a receiver answers such a request 400).
+fn fit_framing(headers: &mut HeaderList, body_len: usize) {
+    if headers.contains("transfer-encoding") {
+        headers.remove("content-length");
+    } else if headers.contains("content-length") {
+        headers.set("content-length", body_len.to_string());
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +170,44 @@ mod tests {
         assert_eq!(back.query, None);
         assert_eq!(back.headers.get_str("x-new"), Some("1"));
         assert_eq!(&back.body[..], b"new body");
+    }
+
+    #[test]
+    fn a_changed_body_gets_its_own_content_length() {
+        let mut e = event(b"{\"ref\":\"main\",\"x\":1}");
+        e.headers.push("Content-Length", b"20".to_vec());
+        e.headers.push("X-After", b"1".to_vec());
+        let mut text = raw_request(&e)
+            .unwrap()
+            .replace("\"main\",\"x\":1", "\"dev\"");
+        text.push('\n');
+        let back = parse_raw(&text, &e, 1).unwrap();
+        assert_eq!(&back.body[..], b"{\"ref\":\"dev\"}");
+        // Same place, same spelling, the new length.
+        let names: Vec<&str> = back.headers.iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "Content-Type",
+                "X-Dup",
+                "X-Dup",
+                "Content-Length",
+                "X-After"
+            ]
+        );
+        assert_eq!(back.headers.get_str("content-length"), Some("13"));
+        // No content-length: none is added.
+        let back = parse_raw("POST / HTTP/1.1\nX-A: 1\n\nabc", &e, 1).unwrap();
+        assert!(!back.headers.contains("content-length"));
+        // Chunked: transfer-encoding stays as it arrived, a content-length beside it goes.
+        let back = parse_raw(
+            "POST / HTTP/1.1\nTransfer-Encoding: chunked\nContent-Length: 99\n\nabc",
+            &e,
+            1,
+        )
+        .unwrap();
+        assert_eq!(back.headers.get_str("transfer-encoding"), Some("chunked"));
+        assert!(!back.headers.contains("content-length"));
     }
 
     #[test]

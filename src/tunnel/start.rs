@@ -68,7 +68,9 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
             "--relay '{url}' takes the relay's base URL only, without a path"
         )));
     }
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let port = crate::forward::port(&uri, url)
+        .map_err(|m| usage(format!("--relay {m}")))?
+        .unwrap_or(if tls { 443 } else { 80 });
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let authority = if bare.contains(':') {
         format!("[{bare}]:{port}")

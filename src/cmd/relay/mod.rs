@@ -14,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cmd::UsageError;
 use crate::cmd::stop_on_signal;
-use crate::config::{format_size, parse_duration, parse_size};
+use crate::config::{
+    format_size, parse_positive_count, parse_positive_duration, parse_positive_size,
+};
 use crate::event::{Micros, now_micros};
 use crate::forward::humantime;
 use crate::listener::Limits;
@@ -52,25 +54,25 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Offline::Accept)]
     pub offline: Offline,
     /// Largest body accepted per Event (then 413)
-    #[arg(long, default_value = "25MiB", value_parser = parse_size)]
+    #[arg(long, default_value = "25MiB", value_parser = parse_positive_size)]
     pub max_body: u64,
     /// How long delivered Events are kept before they are pruned
-    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    #[arg(long, default_value = "7d", value_parser = parse_positive_duration)]
     pub retain: Duration,
     /// Most Events waiting per Channel; newer ones get 503 + Retry-After until it drains
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = parse_positive_count::<u64>)]
     pub max_queue: u64,
     /// How long a sender waits for the app's answer through the Tunnel (then 202: it is stored)
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, default_value = "15s", value_parser = parse_positive_duration)]
     pub wait: Duration,
     /// Deadline for TLS plus a request head, and for a Tunnel handshake
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = parse_positive_duration)]
     pub handshake_timeout: Duration,
     /// HTTP/2 PING interval on Tunnels; a PING unanswered as long drops the Tunnel
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, default_value = "15s", value_parser = parse_positive_duration)]
     pub ping: Duration,
     /// How often the Channel table is re-read (and the WAL checkpointed); for tests
-    #[arg(long, default_value = "500ms", value_parser = parse_duration, hide = true)]
+    #[arg(long, default_value = "500ms", value_parser = parse_positive_duration, hide = true)]
     pub reload_every: Duration,
     #[command(flatten)]
     pub senders: crate::cmd::SenderArgs,
