@@ -78,7 +78,7 @@ pub struct Args {
     /// When the app is down or too slow, answer 202 (the Event is stored) and deliver it again,
     /// oldest first, until the app answers; for at most DURATION after it arrived (default 1h)
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1h",
-          value_parser = parse_duration)]
+          value_parser = parse_positive_duration)]
     pub redeliver: Option<Duration>,
     /// Keep at most N Events: the oldest are pruned in the background
     #[arg(long, value_name = "N", value_parser = parse_positive_count::<u64>)]

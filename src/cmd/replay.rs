@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::cmd::list::parse_filter;
 use crate::cmd::show::parse_id;
 use crate::cmd::{DbArg, UsageError};
-use crate::config::{format_size, parse_duration, parse_size};
+use crate::config::{format_size, parse_duration, parse_positive_duration, parse_positive_size};
 use crate::filter::{Flow, Order, Page};
 use crate::forward::{Forwarder, Target};
 use crate::lines::text_line;
@@ -77,10 +77,10 @@ pub struct Args {
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// How long the app may take to answer
-    #[arg(long, default_value = "9s", value_parser = parse_duration)]
+    #[arg(long, default_value = "9s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Largest response recorded
-    #[arg(long, default_value = "25MiB", value_parser = parse_size)]
+    #[arg(long, default_value = "25MiB", value_parser = parse_positive_size)]
     pub max_response: u64,
     #[command(flatten)]
     pub db: DbArg,

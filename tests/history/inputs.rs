@@ -156,6 +156,7 @@ fn zero_limits_and_timeouts_are_usage_errors() {
         (&listen, &["--keep", "0"]),
         (&listen, &["--max-body", "0"]),
         (&listen, &["--max-db-size", "0MiB"]),
+        (&listen, &["--redeliver", "0s"]),
         (&relay, &["--wait", "0s"]),
         (&relay, &["--ping", "0s"]),
         (&relay, &["--handshake-timeout", "0s"]),
@@ -166,6 +167,8 @@ fn zero_limits_and_timeouts_are_usage_errors() {
         (&["ui"], &["--timeout", "0s"]),
         (&["ui"], &["--max-response", "0"]),
         (&["trigger", "ayrshare", "scheduled"], &["--timeout", "0s"]),
+        (&["replay", "1"], &["--timeout", "0s"]),
+        (&["replay", "1"], &["--max-response", "0"]),
     ];
     for (command, flag) in cases {
         let args = [command, flag].concat();
