@@ -166,7 +166,8 @@ impl Capture {
         };
         let rejected = self.rejection(&event.class);
         // The outgoing request holds the originals; from here on only the Store sees `event`.
-        if self.redact.event(&mut event) {
+        let masked = self.redact.event(&mut event);
+        if masked {
             // A summary must not quote a masked value: describe the masked Event, but keep the
             // verdict on the signature, which only the original bytes can give.
             let masked = self.providers.classify(&event.headers, &event.body);
@@ -221,24 +222,26 @@ impl Capture {
             answer.event_id = Some(event_id);
             return answer;
         }
+        // A redelivery reads the Event back from the Store: a masked one would not reach the
+        // app as the provider sent it, so its sender hears the truth (502/504) and retries.
+        let redeliver = self.redeliver.clone().filter(|_| !masked);
         match self.respond {
             Respond::Accept => {
                 let writer = self.writer.clone();
                 let forwarder = self.forwarder.clone();
                 let redact = self.redact.clone();
-                let redeliver = self.redeliver.clone();
                 tokio::spawn(async move {
                     let mut result = forwarder.send(outgoing).await;
                     redact.result(&mut result);
-                    let missed = result.outcome != Outcome::Ok;
+                    let hold = redeliver.is_some() && missed_the_app(&result);
+                    let kind = DeliveryKind::Original;
                     match writer
-                        .finish_delivery(delivery_id, event_id, DeliveryKind::Original, result)
+                        .finish(delivery_id, event_id, kind, result, hold)
                         .await
                     {
-                        Ok(s) => match redeliver {
-                            Some(r) if missed => r.hold(event_id, s.received_at),
-                            _ => {}
-                        },
+                        Ok(_) => redeliver.iter().for_each(|r| r.wake()),
+                        // Left pending: the next start marks it interrupted, and
+                        // `--redeliver` holds interrupted Deliveries then.
                         Err(e) => tracing::error!("event #{event_id}: {e:#}"),
                     }
                 });
@@ -249,17 +252,24 @@ impl Capture {
             Respond::Passthrough => {
                 let mut result = self.forwarder.send(outgoing).await;
                 let mut answer = answer_for(&result);
-                let missed = (result.outcome != Outcome::Ok)
-                    .then(|| result.error.clone().unwrap_or_default());
+                let held = match &redeliver {
+                    Some(r) if missed_the_app(&result) => {
+                        let why = result.error.clone().unwrap_or_default();
+                        Some((r, why))
+                    }
+                    _ => None,
+                };
                 self.redact.result(&mut result);
+                let kind = DeliveryKind::Original;
+                let hold = held.is_some();
                 match self
                     .writer
-                    .finish_delivery(delivery_id, event_id, DeliveryKind::Original, result)
+                    .finish(delivery_id, event_id, kind, result, hold)
                     .await
                 {
-                    Ok(stored) => {
-                        if let (Some(r), Some(why)) = (&self.redeliver, missed) {
-                            r.hold(event_id, stored.received_at);
+                    Ok(_) => {
+                        if let Some((r, why)) = held {
+                            r.wake();
                             answer = Answer::text(
                                 202,
                                 &format!(
@@ -280,6 +290,13 @@ impl Capture {
             }
         }
     }
+}
+
+/// Whether a Delivery never got an answer from the app (down, reset, too slow): what
+/// `--redeliver` holds. An app that answered, even 5xx or with a body too large to keep, did
+/// get the Event.
+fn missed_the_app(result: &DeliveryResult) -> bool {
+    result.outcome != Outcome::Ok && result.status.is_none()
 }
 
 /// What the sender gets for a Delivery in passthrough mode.

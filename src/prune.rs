@@ -135,9 +135,10 @@ pub async fn prune_once(
         if n == 0 {
             return Ok(0);
         }
+        // Held Events (`--redeliver`) were promised to the app: bounds never drop them.
         let mut stmt = reader
             .conn()
-            .prepare("SELECT id FROM events ORDER BY id LIMIT ?1")?;
+            .prepare("SELECT id FROM events WHERE held_since IS NULL ORDER BY id LIMIT ?1")?;
         let rows = stmt.query_map([n as i64], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };

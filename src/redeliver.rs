@@ -1,42 +1,43 @@
-//! Redelivery (`listen --redeliver`): an Event whose Delivery failed because the app was down
-//! or too slow is held and sent again, oldest first, until the app answers or the window
-//! passes. Each try is a Delivery of kind `retry`. The queue lives in memory and is rebuilt
-//! from the Store when `listen` starts, so a restart (even `kill -9`) loses nothing held.
+//! Redelivery (`listen --redeliver`): an Event whose Delivery never got an answer from the app
+//! (down, reset, too slow) is held (`events.held_since`, set in the same commit as that
+//! Delivery, before the sender hears `202`) and sent again, oldest first, until the app
+//! answers or the window passes. The Store is the queue: what is held survives `kill -9`, a
+//! Delivery answered by any means (a retry, a replay from the UI) releases its Event, and
+//! pruning leaves held Events alone. Each try is a Delivery of kind `retry`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, broadcast};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{DeliveryKind, Micros, Outcome, now_micros};
 use crate::forward::{Forwarder, Target};
 use crate::replay::{self, Options};
-use crate::store::{Reader, Writer};
+use crate::store::{Change, Reader, Writer};
 
 /// The first wait after a failed try; it doubles up to [`MAX_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_millis(500);
 const MAX_WAIT: Duration = Duration::from_secs(30);
+/// Tries on which the app was reachable but did not answer (timeouts) before giving up: an
+/// Event that makes the app hang must not be sent a hundred times.
+const MAX_STRIKES: u32 = 5;
+/// Held Events looked at per pass, oldest first.
+const PAGE: i64 = 64;
 
-/// Hands failed Events to the redelivery task.
-#[derive(Clone, Debug)]
+/// Wakes the redelivery task when an Event is held.
+#[derive(Clone, Debug, Default)]
 pub struct Redeliver {
-    held: mpsc::UnboundedSender<(i64, Micros)>,
-    window: Duration,
+    held: Arc<Notify>,
 }
 
 impl Redeliver {
-    /// Holds Event `event_id` (received at `received_at`) for redelivery.
-    pub fn hold(&self, event_id: i64, received_at: Micros) {
-        let _ = self.held.send((event_id, received_at));
-    }
-
-    /// How long after it arrived an Event is still tried.
-    pub fn window(&self) -> Duration {
-        self.window
+    /// Says that an Event was just held (its Delivery is committed).
+    pub fn wake(&self) {
+        self.held.notify_one();
     }
 }
 
@@ -47,102 +48,151 @@ pub struct Setup {
     pub forwarder: Arc<Forwarder>,
     pub target: Target,
     pub options: Options,
+    /// How long after it was first held an Event is still tried.
     pub window: Duration,
+    /// Committed changes: a live Delivery the app answered means it is back.
+    pub bus: broadcast::Receiver<Change>,
 }
 
-/// Starts the task, first holding the Events of the last `window` whose latest Delivery did not
-/// reach the app (`failed`, `timeout`, `interrupted`). The task ends on `shutdown` (after a try
-/// in flight); await its handle before closing the Store.
+/// Starts the task; it ends on `shutdown` (without waiting for a try in flight: that Delivery
+/// is marked interrupted at the next start and the Event stays held). Await its handle before
+/// closing the Store.
 pub fn spawn(
     setup: Setup,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Redeliver, tokio::task::JoinHandle<()>)> {
     let reader = Reader::open(&setup.db)?;
-    let since = now_micros() - setup.window.as_micros() as Micros;
-    let mut queue = BTreeMap::new();
-    let mut stmt = reader.conn().prepare(
-        "SELECT id, received_at FROM events INDEXED BY events_scan \
-         WHERE outcome IN ('failed', 'timeout', 'interrupted') AND received_at >= ?1",
-    )?;
-    let rows = stmt.query_map([since], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))?;
-    for row in rows {
-        let (id, at) = row?;
-        queue.insert(id, at);
+    let waiting = held(&reader)?.len();
+    if waiting > 0 {
+        let more = if waiting as i64 == PAGE {
+            " or more"
+        } else {
+            ""
+        };
+        eprintln!("hooktap: {waiting}{more} Event(s) held for your app; redelivering");
     }
-    drop(stmt);
-    if !queue.is_empty() {
-        eprintln!(
-            "hooktap: {} Event(s) of the last {} did not reach the app; redelivering",
-            queue.len(),
-            crate::forward::humantime(setup.window)
-        );
-    }
-    let (held, incoming) = mpsc::unbounded_channel();
-    let window = setup.window;
-    let task = tokio::spawn(run(setup, reader, queue, incoming, shutdown));
-    Ok((Redeliver { held, window }, task))
+    let redeliver = Redeliver::default();
+    let task = tokio::spawn(run(setup, reader, redeliver.held.clone(), shutdown));
+    Ok((redeliver, task))
 }
 
-async fn run(
-    setup: Setup,
-    reader: Reader,
-    mut queue: BTreeMap<i64, Micros>,
-    mut incoming: mpsc::UnboundedReceiver<(i64, Micros)>,
-    shutdown: CancellationToken,
-) {
-    let mut wait = Duration::ZERO;
+/// The oldest held Events and since when they are held.
+fn held(reader: &Reader) -> rusqlite::Result<Vec<(i64, Micros)>> {
+    let mut stmt = reader.conn().prepare_cached(
+        "SELECT id, held_since FROM events INDEXED BY events_held \
+         WHERE held_since IS NOT NULL ORDER BY id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([PAGE], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Per Event: when it may be tried again, and how often the app failed on it while up.
+#[derive(Clone, Copy, Default)]
+struct Tries {
+    next: Option<Instant>,
+    wait: Duration,
+    strikes: u32,
+}
+
+async fn run(mut setup: Setup, reader: Reader, woken: Arc<Notify>, shutdown: CancellationToken) {
+    let mut tries: HashMap<i64, Tries> = HashMap::new();
+    // While the app cannot be reached, nothing is tried before this.
+    let mut app_down: Option<(Instant, Duration)> = None;
     loop {
-        let next_try = Instant::now() + wait;
-        // Wait for the next try (or, with nothing held, for an Event), taking in new ones.
-        loop {
+        let page = match held(&reader) {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!("cannot read the Events held for redelivery: {e}");
+                Vec::new()
+            }
+        };
+        tries.retain(|id, _| page.iter().any(|(held, _)| held == id));
+        let now = Instant::now();
+        let mut pick = None;
+        let mut next_wake = app_down.map(|(until, _)| until);
+        for &(id, since) in &page {
+            if now_micros() - since > setup.window.as_micros() as Micros {
+                give_up(
+                    &setup,
+                    id,
+                    &format!("the app did not take it within {}", human(setup.window)),
+                )
+                .await;
+                continue;
+            }
+            match tries.get(&id).and_then(|t| t.next) {
+                Some(at) if at > now => next_wake = Some(next_wake.map_or(at, |w| w.min(at))),
+                _ if app_down.is_some_and(|(until, _)| until > now) => {}
+                _ => {
+                    pick = Some(id);
+                    break;
+                }
+            }
+        }
+        let Some(id) = pick else {
+            // Nothing to try now: wait for a hold, the app's return, a due time, or the end.
+            let due = async {
+                match next_wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                held = incoming.recv() => match held {
-                    Some((id, at)) => {
-                        // A new failure right after a long wait: the app may be back.
-                        queue.insert(id, at);
-                    }
-                    None => return,
+                _ = woken.notified() => {}
+                _ = due => {}
+                back = app_answered(&mut setup.bus) => if back {
+                    app_down = None;
+                    tries.values_mut().for_each(|t| t.next = None);
                 },
-                _ = tokio::time::sleep_until(next_try), if !queue.is_empty() => break,
             }
-        }
-        let Some((&id, &at)) = queue.first_key_value() else {
             continue;
         };
-        if now_micros() - at > setup.window.as_micros() as Micros {
-            tracing::warn!(
-                "gave up redelivering event #{id}: the app did not answer within {} \
-                 (`hooktap replay {id}` sends it again)",
-                crate::forward::humantime(setup.window)
-            );
-            queue.remove(&id);
-            continue;
-        }
         let planned = replay::plan(&reader, id, Some(&setup.target));
-        // Stopping does not wait for a slow app: a try cut short is recorded `interrupted`
-        // at the next start, and held again then.
-        let tried = tokio::select! {
+        let sent = tokio::select! {
             _ = shutdown.cancelled() => return,
-            tried = try_once(&setup, planned) => tried,
+            sent = send(&setup, planned) => sent,
         };
-        match tried {
-            Ok(true) => {
-                queue.remove(&id);
-                wait = Duration::ZERO;
+        let entry = tries.entry(id).or_default();
+        match sent {
+            Ok(result) if result.outcome == Outcome::Ok => {
+                // Answered: the Store released it with this Delivery.
+                app_down = None;
+                tries.remove(&id);
             }
-            Ok(false) => wait = (wait * 2).clamp(FIRST_WAIT, MAX_WAIT),
+            Ok(result) if result.outcome == Outcome::Failed && result.status.is_none() => {
+                // Cannot reach the app: everything waits, with one backoff for all.
+                let wait = app_down.map_or(FIRST_WAIT, |(_, w)| (w * 2).min(MAX_WAIT));
+                app_down = Some((Instant::now() + wait, wait));
+            }
+            Ok(result) => {
+                // Reached but no usable answer (timeout, a body it could not finish): this
+                // Event backs off on its own; the others go on.
+                app_down = None;
+                entry.strikes += 1;
+                entry.wait = (entry.wait * 2).clamp(FIRST_WAIT, MAX_WAIT);
+                entry.next = Some(Instant::now() + entry.wait);
+                if entry.strikes >= MAX_STRIKES {
+                    let why = result.error.unwrap_or_default();
+                    give_up(&setup, id, &format!("{MAX_STRIKES} tries failed ({why})")).await;
+                    tries.remove(&id);
+                }
+            }
             Err(e) => {
-                // Pruned meanwhile, or the Store refused: nothing a later try would change.
-                tracing::warn!("cannot redeliver event #{id}: {e:#}");
-                queue.remove(&id);
+                // No Target, a pruned Event, a Store that refused: try it later, alone.
+                tracing::warn!("cannot redeliver event #{id} now: {e:#}");
+                entry.wait = (entry.wait * 2).clamp(FIRST_WAIT, MAX_WAIT);
+                entry.next = Some(Instant::now() + entry.wait);
             }
         }
     }
 }
 
-/// Sends a planned Event once; whether the app answered (any status).
-async fn try_once(setup: &Setup, plan: anyhow::Result<replay::Plan>) -> anyhow::Result<bool> {
+/// Sends a planned Event once, as a Delivery of kind `retry`.
+async fn send(
+    setup: &Setup,
+    plan: anyhow::Result<replay::Plan>,
+) -> anyhow::Result<crate::event::DeliveryResult> {
     let sent = replay::send_as(
         &setup.writer,
         &setup.forwarder,
@@ -151,5 +201,37 @@ async fn try_once(setup: &Setup, plan: anyhow::Result<replay::Plan>) -> anyhow::
         DeliveryKind::Retry,
     )
     .await?;
-    Ok(sent.result.outcome == Outcome::Ok)
+    Ok(sent.result)
+}
+
+/// Whether the next committed change is a live Delivery the app answered (it is back).
+async fn app_answered(bus: &mut broadcast::Receiver<Change>) -> bool {
+    match bus.recv().await {
+        Ok(Change::Delivery { summary, kind, .. }) => {
+            kind == DeliveryKind::Original && summary.outcome.as_deref() == Some("ok")
+        }
+        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => false,
+        Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+    }
+}
+
+/// Stops holding Event `id`, saying why and how to send it by hand.
+async fn give_up(setup: &Setup, id: i64, why: &str) {
+    tracing::warn!(
+        "gave up redelivering event #{id}: {why} (`hooktap replay {id}` sends it again)"
+    );
+    let released = setup
+        .writer
+        .run(move |t| {
+            t.execute("UPDATE events SET held_since = NULL WHERE id = ?1", [id])?;
+            Ok(Change::Reload)
+        })
+        .await;
+    if let Err(e) = released {
+        tracing::warn!("cannot release event #{id}: {e:#}");
+    }
+}
+
+fn human(d: Duration) -> String {
+    crate::forward::humantime(d)
 }

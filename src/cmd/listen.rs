@@ -76,7 +76,7 @@ pub struct Args {
     #[arg(long = "redact", value_name = "RULE", value_parser = crate::redact::Rule::parse)]
     pub redact: Vec<crate::redact::Rule>,
     /// When the app is down or too slow, answer 202 (the Event is stored) and deliver it again,
-    /// oldest first, until the app answers; for at most DURATION after it arrived (default 1h)
+    /// oldest first, until the app answers; for at most DURATION (default 1h)
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1h",
           value_parser = parse_positive_duration)]
     pub redeliver: Option<Duration>,
@@ -145,6 +145,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 redact: redact.clone(),
             },
             window,
+            bus: store.subscribe(),
         };
         let (redeliver, task) = crate::redeliver::spawn(setup, shutdown.clone())?;
         capture = capture.redeliver(redeliver);
@@ -165,7 +166,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("  Store: {}", db.display());
     if let Some(window) = args.redeliver {
         eprintln!(
-            "  redelivering what the app misses, for up to {} after it arrived",
+            "  redelivering what the app misses, for up to {}",
             humantime(window)
         );
     }

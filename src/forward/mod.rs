@@ -173,23 +173,25 @@ impl Forwarder {
                 .client
                 .request(outgoing.request)
                 .await
-                .map_err(|e| describe(&url, &e))?;
+                .map_err(|e| (describe(&url, &e), None))?;
             let (parts, body) = response.into_parts();
+            // The app answered (its status is kept) but its body could not be read whole.
             let body = Limited::new(body, self.max_response)
                 .collect()
                 .await
                 .map_err(|e| {
-                    if e.is::<http_body_util::LengthLimitError>() {
+                    let why = if e.is::<http_body_util::LengthLimitError>() {
                         format!(
                             "the response of {url} is larger than {} bytes",
                             self.max_response
                         )
                     } else {
                         format!("the connection to {url} broke while reading the response ({e})")
-                    }
+                    };
+                    (why, Some(parts.status.as_u16()))
                 })?
                 .to_bytes();
-            Ok::<_, String>((parts, body))
+            Ok::<_, (String, Option<u16>)>((parts, body))
         };
         let result = tokio::time::timeout(self.timeout, exchange).await;
         let duration_us = started.elapsed().as_micros() as i64;
@@ -208,7 +210,10 @@ impl Forwarder {
                     duration_us,
                 }
             }
-            Ok(Err(error)) => failure(Outcome::Failed, error, duration_us),
+            Ok(Err((error, status))) => DeliveryResult {
+                status,
+                ..failure(Outcome::Failed, error, duration_us)
+            },
             Err(_) => failure(
                 Outcome::Timeout,
                 format!(

@@ -153,14 +153,27 @@ pub(super) fn start_delivery(
     insert_delivery(tx, event_id, d)
 }
 
+/// Which Delivery finishes, and what it does to its Event.
+pub(super) struct Finish {
+    pub id: i64,
+    pub event_id: i64,
+    pub kind: DeliveryKind,
+    /// Hold the Event for redelivery unless this Delivery was answered.
+    pub hold: bool,
+}
+
 pub(super) fn finish_delivery(
     tx: &Transaction<'_>,
-    id: i64,
-    event_id: i64,
-    kind: DeliveryKind,
+    f: Finish,
     r: &DeliveryResult,
     packed: Option<&[u8]>,
 ) -> anyhow::Result<Arc<EventSummary>> {
+    let Finish {
+        id,
+        event_id,
+        kind,
+        hold,
+    } = f;
     let (body, encoding) = stored_form(&r.body, packed);
     tx.prepare_cached(
         "UPDATE deliveries SET duration_us = ?1, outcome = ?2, status = ?3, error = ?4, \
@@ -176,9 +189,11 @@ pub(super) fn finish_delivery(
         encoding,
         id
     ])?;
+    // An answered Delivery of any kind (a retry, a replay from the UI) releases a held Event.
     let sql = format!(
         "UPDATE events SET status = ?1, outcome = ?2, duration_us = ?3, \
-         replayed = replayed OR ?4 WHERE id = ?5 RETURNING {}",
+         replayed = replayed OR ?4, held_since = CASE WHEN ?2 = 'ok' THEN NULL \
+         WHEN ?6 THEN coalesce(held_since, ?7) ELSE held_since END WHERE id = ?5 RETURNING {}",
         SUMMARY_COLUMNS.replace("events.id", "id")
     );
     let summary = tx.prepare_cached(&sql)?.query_row(
@@ -187,7 +202,9 @@ pub(super) fn finish_delivery(
             r.outcome.as_str(),
             r.duration_us,
             kind == DeliveryKind::Replay,
-            event_id
+            event_id,
+            hold,
+            crate::event::now_micros(),
         ],
         EventSummary::from_row,
     )?;

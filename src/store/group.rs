@@ -129,11 +129,15 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> anyhow::Result<Done> {
             kind,
             result,
             packed,
+            hold,
         } => Done::Finished(apply::finish_delivery(
             tx,
-            *id,
-            *event_id,
-            *kind,
+            apply::Finish {
+                id: *id,
+                event_id: *event_id,
+                kind: *kind,
+                hold: *hold,
+            },
             result,
             packed.as_deref(),
         )?),

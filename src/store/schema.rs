@@ -75,6 +75,10 @@ const MIGRATIONS: &[&str] = &[
     // the bytes as received, 'lz4' for an LZ4 block after its length.
     "ALTER TABLE bodies ADD COLUMN encoding TEXT;
     ALTER TABLE deliveries ADD COLUMN encoding TEXT;",
+    // 5: `listen --redeliver`: since when an Event whose Delivery missed the app is held for
+    // another try (NULL: not held). The partial index holds only the held few.
+    "ALTER TABLE events ADD COLUMN held_since INTEGER;
+    CREATE INDEX events_held ON events(id) WHERE held_since IS NOT NULL;",
 ];
 
 /// The schema version this build writes.

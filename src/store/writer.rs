@@ -67,6 +67,8 @@ pub(super) enum Op {
         result: Box<DeliveryResult>,
         /// The answer's body compressed, made on the caller's task.
         packed: Option<Vec<u8>>,
+        /// Hold the Event for redelivery (see `redeliver`) unless this Delivery was answered.
+        hold: bool,
     },
 }
 
@@ -164,6 +166,20 @@ impl Writer {
         kind: DeliveryKind,
         result: DeliveryResult,
     ) -> anyhow::Result<Arc<EventSummary>> {
+        self.finish(id, event_id, kind, result, false).await
+    }
+
+    /// [`Writer::finish_delivery`], and with `hold` (a Delivery that missed the app), in the
+    /// same commit, the Event is held for redelivery (`held_since` set if it was not already).
+    /// A Delivery that is answered, of any kind, releases its Event.
+    pub async fn finish(
+        &self,
+        id: i64,
+        event_id: i64,
+        kind: DeliveryKind,
+        result: DeliveryResult,
+        hold: bool,
+    ) -> anyhow::Result<Arc<EventSummary>> {
         let packed = super::body::pack(&result.body);
         let op = Op::FinishDelivery {
             id,
@@ -171,6 +187,7 @@ impl Writer {
             kind,
             result: Box::new(result),
             packed,
+            hold,
         };
         self.call(|reply| Command::Write {
             op,

@@ -117,13 +117,12 @@ async fn held_events_survive_kill_9_and_go_out_in_order() {
 
     let target = TestTarget::start_at(app, Behaviour::Status(204)).await;
     let second = Binary::listen(&db, &url, &["--redeliver", "10m"]);
-    eventually(Duration::from_secs(10), || {
-        said(
-            &second,
-            "3 Event(s) of the last 10m did not reach the app; redelivering",
-        )
-    })
-    .await;
+    // Said before the "listening on" line the harness waits for.
+    let line = said(&second, "held for your app; redelivering");
+    assert_eq!(
+        line.as_deref(),
+        Some("hooktap: 3 Event(s) held for your app; redelivering")
+    );
     eventually(Duration::from_secs(20), || {
         (target.count() == 3).then_some(())
     })
@@ -181,4 +180,118 @@ async fn accept_mode_redelivers_what_its_background_forward_missed() {
     })
     .await;
     assert_eq!(&target.all.lock().unwrap()[0].body[..], b"{\"k\":1}");
+}
+
+/// `held_since` of Event `id`, read from the Store itself.
+fn held_since(db: &Path, id: i64) -> Option<i64> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT held_since FROM events WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+// Multi-threaded: the replays below block on the binary while this runtime's app answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_what_missed_the_app_is_held_and_an_answer_by_any_means_releases_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    // An app that answers 500 got the Event: the sender hears the 500, nothing is held.
+    let failing = TestTarget::start(Behaviour::Status(500)).await;
+    let bin = Binary::listen(&db, &failing.url(), &["--redeliver"]);
+    let (status, _, _) = post(&bin.url("/a"), &[], b"{}".to_vec()).await;
+    assert_eq!(status, 500);
+    assert_eq!(held_since(&db, 1), None);
+    drop(bin);
+
+    // A replay that fails (a mistyped --to) holds nothing either.
+    let out = hooktap()
+        .args([
+            "replay",
+            "1",
+            "--to",
+            &format!("http://{}", down_app()),
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(held_since(&db, 1), None);
+
+    // Held while the app is down; a replay the app answers releases it.
+    let app = down_app();
+    let bin = Binary::listen(&db, &format!("http://{app}"), &["--redeliver", "10m"]);
+    let (status, _, _) = post(&bin.url("/b"), &[], b"{}".to_vec()).await;
+    assert_eq!(status, 202);
+    assert!(held_since(&db, 2).is_some());
+    drop(bin);
+    let up = TestTarget::start(Behaviour::Status(200)).await;
+    let out = hooktap()
+        .args(["replay", "2", "--to", &up.url(), "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(held_since(&db, 2), None, "released by the answered replay");
+}
+
+#[tokio::test]
+async fn held_events_are_never_pruned_and_masked_ones_are_not_held() {
+    let app = down_app();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let args = ["--redeliver", "10m", "--redact", "header:x-secret"];
+    let bin = Binary::listen(&db, &format!("http://{app}"), &args);
+    for i in 0..3 {
+        let (status, _, _) = post(&bin.url("/a"), &[], format!("{i}").into_bytes()).await;
+        assert_eq!(status, 202);
+    }
+    // A masked Event would reach the app masked: its sender hears 502 and retries instead.
+    let (status, _, _) = post(&bin.url("/a"), &[("x-secret", b"s3")], b"{}".to_vec()).await;
+    assert_eq!(status, 502);
+    assert_eq!(held_since(&db, 4), None);
+    drop(bin);
+    let store = hooktap::store::Store::open(&db, hooktap::store::Durability::Normal).unwrap();
+    let bounds = hooktap::prune::Bounds {
+        keep: Some(1),
+        max_bytes: None,
+    };
+    let pruned = hooktap::prune::prune_once(&store.writer(), &db, &bounds)
+        .await
+        .unwrap();
+    store.close();
+    assert_eq!(pruned, 1, "only the Event that is not held");
+    assert!((1..=3).all(|id| held_since(&db, id).is_some()));
+}
+
+#[tokio::test]
+async fn an_event_the_app_hangs_on_does_not_hold_up_the_others() {
+    let app = down_app();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let args = ["--redeliver", "10m", "--timeout", "1s"];
+    let bin = Binary::listen(&db, &format!("http://{app}"), &args);
+    for path in ["/poison", "/fine"] {
+        let (status, _, _) = post(&bin.url(path), &[], b"{}".to_vec()).await;
+        assert_eq!(status, 202);
+    }
+    let target = TestTarget::start_at(app, Behaviour::HangOn("/poison")).await;
+    eventually(Duration::from_secs(20), || {
+        let all = target.all.lock().unwrap();
+        all.iter().any(|r| r.uri == "/fine").then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(10), || {
+        held_since(&db, 2).is_none().then_some(())
+    })
+    .await;
+    assert!(
+        held_since(&db, 1).is_some(),
+        "the hung one is still held, on its own backoff"
+    );
 }

@@ -39,6 +39,8 @@ pub enum Behaviour {
     Status(u16),
     /// Wait until the Notify fires, then answer 200.
     Hold(Arc<Notify>),
+    /// Never answer a request whose URI contains this; answer 200 to the others.
+    HangOn(&'static str),
 }
 
 /// A real hyper server on 127.0.0.1:0 that records every request.
@@ -90,6 +92,7 @@ impl TestTarget {
                                     .collect(),
                                 body,
                             };
+                            let uri = r.uri.clone();
                             all.lock().unwrap().push(r.clone());
                             let _ = tx.send(r);
                             let status = match behaviour {
@@ -98,6 +101,11 @@ impl TestTarget {
                                     n.notified().await;
                                     200
                                 }
+                                Behaviour::HangOn(part) if uri.contains(part) => {
+                                    std::future::pending::<()>().await;
+                                    200
+                                }
+                                Behaviour::HangOn(_) => 200,
                             };
                             let mut resp = hyper::Response::new(Full::new(Bytes::from(format!(
                                 "target says {status}"
