@@ -5,6 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
+use tokio_util::sync::CancellationToken;
 
 use crate::cmd::list::parse_filter;
 use crate::cmd::show::parse_id;
@@ -12,10 +13,13 @@ use crate::cmd::{DbArg, UsageError};
 use crate::config::{format_size, parse_duration, parse_positive_duration, parse_positive_size};
 use crate::filter::{Flow, Order, Page};
 use crate::forward::{Forwarder, Target};
-use crate::lines::text_line;
-use crate::replay::schedule::{self, Pace, Shape, Slot};
+use crate::replay::schedule::{Pace, Schedule, Shape, Slot};
 use crate::replay::{self, Batch, Options};
 use crate::store::{Durability, Reader, Store};
+
+mod tally;
+
+use tally::{Ended, Tally, signals};
 
 /// Send recorded Events to your app again, as captured or edited
 ///
@@ -122,26 +126,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         repeat: args.repeat,
         shuffle: args.shuffle.then(|| args.seed.unwrap_or_else(random_seed)),
     };
+    let edit_id = args
+        .edit
+        .then(|| events.first().map(|(id, _)| *id))
+        .flatten();
+    let schedule = Schedule::new(events, &shape).map_err(UsageError)?;
     if let Some(seed) = shape.shuffle.filter(|_| args.seed.is_none()) {
         eprintln!("hooktap: shuffled with --seed {seed} (pass it again for the same order)");
     }
-    let slots = schedule::schedule(&events, &shape);
     let mut out = std::io::stdout().lock();
     if args.dry_run {
-        for slot in slots {
-            let plan = replay::plan(&reader, slot.event_id, args.to.as_ref())?;
-            writeln!(
-                out,
-                "would send #{} {} {} ({}){}{}",
-                slot.event_id,
-                plan.event.method,
-                plan.url(),
-                format_size(plan.event.body.len() as u64),
-                if args.resign { ", re-signed" } else { "" },
-                when(&slot, &shape)
-            )?;
-        }
-        return Ok(());
+        return dry_run(&reader, &schedule, &shape, &args, &mut out);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -150,15 +145,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let store = Store::open(&path, Durability::Normal)?;
     let writer = store.writer();
     let forwarder = Forwarder::new(args.timeout, args.max_response as usize);
-    let sent = if args.edit {
-        let plan = edit(&runtime, &reader, &writer, &args, &options, events[0].0)?;
+    let stop = CancellationToken::new();
+    let mut tally = Tally::new(schedule.len(), stop.clone());
+    let started = std::time::Instant::now();
+    let ended = if let Some(id) = edit_id {
+        let plan = edit(&runtime, &reader, &writer, &args, &options, id)?;
         let done = runtime.block_on(replay::send(&writer, &forwarder, plan, &options));
-        let mut tally = Tally::default();
         tally.add(&mut out, done);
-        if let Some(e) = tally.error.take() {
-            return Err(e);
-        }
-        tally
+        Ended::All
     } else {
         let batch = Batch {
             reader: &reader,
@@ -168,36 +162,66 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             options: std::sync::Arc::new(options),
             concurrency: args.concurrency as usize,
         };
-        let started = std::time::Instant::now();
-        let mut tally = Tally::default();
-        let ran = runtime.block_on(batch.run(&slots, |_, done| tally.add(&mut out, done)));
-        if slots.len() > 1 {
-            eprintln!(
-                "hooktap: {} of {} replays sent in {}{}",
-                tally.sent,
-                slots.len(),
-                crate::forward::humantime(started.elapsed()),
-                if tally.failed > 0 {
-                    format!(", {} failed", tally.failed)
-                } else {
-                    String::new()
-                }
-            );
-        }
-        ran?;
-        if let Some(e) = tally.error.take() {
-            return Err(e);
-        }
-        tally
+        let sends = batch.run(schedule.iter(), &stop, |_, done| tally.add(&mut out, done));
+        runtime.block_on(async {
+            tokio::select! {
+                // First, so the signals are caught before the first send goes.
+                biased;
+                () = signals(stop.clone()) => Ended::Abandoned,
+                all = sends => if all { Ended::All } else { Ended::Stopped },
+            }
+        })
     };
+    // The runtime first: after a second signal it still holds the abandoned sends, and each
+    // holds a Writer that `close` would wait for.
+    drop(runtime);
     drop(writer);
     store.close();
-    match (sent.failed, sent.sent) {
-        (0, _) => Ok(()),
-        (1, 1) => anyhow::bail!("the replay failed (recorded as a failed Delivery)"),
-        (failed, total) => {
-            anyhow::bail!("{failed} of {total} replays failed (recorded as failed Deliveries)")
+    tally.finish(ended, started.elapsed())
+}
+
+/// `--dry-run`: a line for each send the batch would make, and one on stderr for each it could
+/// not (no Target, the Event gone); those make the exit code 1.
+fn dry_run(
+    reader: &Reader,
+    schedule: &Schedule,
+    shape: &Shape,
+    args: &Args,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut unsent = 0;
+    // Copies follow their Event: plan once per Event, not once per copy.
+    let mut last: Option<(i64, anyhow::Result<replay::Plan>)> = None;
+    for slot in schedule.iter() {
+        let planned = match last.take() {
+            Some((id, planned)) if id == slot.event_id => planned,
+            _ => replay::plan(reader, slot.event_id, args.to.as_ref()),
+        };
+        match &planned {
+            Ok(plan) => writeln!(
+                out,
+                "would send #{} {} {} ({}){}{}",
+                slot.event_id,
+                plan.event.method,
+                plan.url(),
+                format_size(plan.event.body.len() as u64),
+                if args.resign { ", re-signed" } else { "" },
+                when(&slot, shape)
+            )?,
+            Err(e) if schedule.len() > 1 => {
+                unsent += 1;
+                eprintln!("hooktap: cannot send: {e:#}");
+            }
+            Err(_) => return planned.map(|_| ()),
         }
+        last = Some((slot.event_id, planned));
+    }
+    match unsent {
+        0 => Ok(()),
+        n => anyhow::bail!(
+            "{n} of {} replays could not be sent (see the lines above)",
+            schedule.len()
+        ),
     }
 }
 
@@ -239,35 +263,6 @@ fn when(slot: &Slot, shape: &Shape) -> String {
         text.push_str(&format!(", copy {} of {}", slot.copy, shape.repeat));
     }
     text
-}
-
-/// Replays sent and failed so far, printing a line for each.
-#[derive(Default)]
-struct Tally {
-    sent: usize,
-    failed: usize,
-    /// The first error that was not the app's (the Store, a signature that cannot be made).
-    error: Option<anyhow::Error>,
-}
-
-impl Tally {
-    fn add(&mut self, out: &mut impl Write, done: anyhow::Result<replay::Replayed>) {
-        match done {
-            Ok(done) => {
-                self.sent += 1;
-                if !done.answered() {
-                    self.failed += 1;
-                }
-                let line = text_line(&done.summary, done.result.error.as_deref());
-                if let Err(e) = writeln!(out, "{line}") {
-                    self.error.get_or_insert(e.into());
-                }
-            }
-            Err(e) => {
-                self.error.get_or_insert(e);
-            }
-        }
-    }
 }
 
 /// `--edit`: the Event in $EDITOR, stored as a new Event, planned to go where it would have.

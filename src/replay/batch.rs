@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::schedule::Slot;
 use super::{Options, Replayed, plan, send};
@@ -28,45 +29,44 @@ pub struct Batch<'a> {
     pub concurrency: usize,
 }
 
+type Finished = (Slot, anyhow::Result<Replayed>);
+
 impl Batch<'_> {
-    /// Sends every slot and hands each finished replay to `done`, in the order they finish.
-    /// An Event that cannot be planned (pruned meanwhile, no Target) stops the batch: the sends
-    /// already in flight finish and are recorded first, then its error is returned.
+    /// Sends the slots, taken one at a time from `slots` as each one's turn comes, and hands
+    /// each to `done` as it finishes. A slot that cannot be sent (its Event pruned meanwhile,
+    /// no Target, a signature that cannot be made) is handed to `done` with its error and the
+    /// batch goes on, so one bad Event never leaves a batch half sent. Once `stop` is cancelled
+    /// no slot starts; the sends in flight finish and are recorded (no Delivery is left
+    /// pending) before this returns. Returns whether every slot started: false when `stop`
+    /// came first.
     pub async fn run(
         &self,
-        slots: &[Slot],
+        slots: impl IntoIterator<Item = Slot>,
+        stop: &CancellationToken,
         mut done: impl FnMut(Slot, anyhow::Result<Replayed>),
-    ) -> anyhow::Result<()> {
+    ) -> bool {
         let start = Instant::now();
-        let mut running: JoinSet<(Slot, anyhow::Result<Replayed>)> = JoinSet::new();
-        let mut stopped = Ok(());
+        let mut running: JoinSet<Finished> = JoinSet::new();
+        let mut all = true;
         for slot in slots {
-            while running.len() >= self.concurrency.max(1) {
-                if let Some(finished) = running.join_next().await {
-                    report(finished, &mut done);
-                }
-            }
-            let due = start + slot.at;
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(due) => break,
-                    Some(finished) = running.join_next(), if !running.is_empty() => {
-                        report(finished, &mut done);
-                    }
-                }
+            if !self
+                .turn(&mut running, start + slot.at, stop, &mut done)
+                .await
+            {
+                all = false;
+                break;
             }
             let planned = match plan(self.reader, slot.event_id, self.to.as_ref()) {
                 Ok(p) => p,
                 Err(e) => {
-                    stopped = Err(e);
-                    break;
+                    done(slot, Err(e));
+                    continue;
                 }
             };
-            let (writer, forwarder, options, slot) = (
+            let (writer, forwarder, options) = (
                 self.writer.clone(),
                 self.forwarder.clone(),
                 self.options.clone(),
-                *slot,
             );
             running.spawn(async move {
                 let sent = send(&writer, &forwarder, planned, &options).await;
@@ -76,12 +76,39 @@ impl Batch<'_> {
         while let Some(finished) = running.join_next().await {
             report(finished, &mut done);
         }
-        stopped
+        all
+    }
+
+    /// Waits until `due` with a sender free, reporting the sends that finish meanwhile; false
+    /// when `stop` came first.
+    async fn turn(
+        &self,
+        running: &mut JoinSet<Finished>,
+        due: Instant,
+        stop: &CancellationToken,
+        done: &mut impl FnMut(Slot, anyhow::Result<Replayed>),
+    ) -> bool {
+        let free = self.concurrency.max(1);
+        loop {
+            // `done` may have cancelled `stop` (stdout closed): check before waiting again.
+            if stop.is_cancelled() {
+                return false;
+            }
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return false,
+                Some(finished) = running.join_next(), if !running.is_empty() => {
+                    report(finished, done);
+                }
+                // Never both full and empty: with every sender busy, the branch above waits.
+                _ = tokio::time::sleep_until(due), if running.len() < free => return true,
+            }
+        }
     }
 }
 
 fn report(
-    finished: Result<(Slot, anyhow::Result<Replayed>), tokio::task::JoinError>,
+    finished: Result<Finished, tokio::task::JoinError>,
     done: &mut impl FnMut(Slot, anyhow::Result<Replayed>),
 ) {
     match finished {

@@ -71,28 +71,117 @@ pub struct Slot {
     pub copy: u32,
 }
 
-/// The sends of a batch, in the order they start. `events` are `(id, received_at)` in arrival
-/// order.
-pub fn schedule(events: &[(i64, Micros)], shape: &Shape) -> Vec<Slot> {
-    let mut order: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
-    if let Some(seed) = shape.shuffle {
-        shuffle(&mut order, seed);
-    }
-    let repeat = shape.repeat.max(1);
-    let mut slots = Vec::with_capacity(order.len() * repeat as usize);
-    let mut at = Duration::ZERO;
-    for (i, id) in order.into_iter().enumerate() {
-        if i > 0 {
-            at += gap(events[i - 1].1, events[i].1, shape);
-        }
-        slots.extend((1..=repeat).map(|copy| Slot {
-            event_id: id,
-            at,
-            copy,
-        }));
-    }
-    slots
+/// The most sends one batch may hold: more is a typo or a filter that matched far more than
+/// meant, and would run for days.
+pub const MOST_SENDS: usize = 10_000_000;
+
+/// The sends of a batch, made one at a time as they are asked for: it holds one `(id,
+/// received_at)` per Event, never one entry per send, so `--repeat 1000` costs no memory.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// The Events in send order (`.0`) beside the arrival times in arrival order (`.1`): a
+    /// shuffle moves the ids and leaves the gaps where they were.
+    events: Vec<(i64, Micros)>,
+    shape: Shape,
+    sends: usize,
 }
+
+impl Schedule {
+    /// The schedule of `events`, `(id, received_at)` in arrival order. Refuses (with a
+    /// sentence for the user) more than [`MOST_SENDS`] sends in all.
+    pub fn new(mut events: Vec<(i64, Micros)>, shape: &Shape) -> Result<Schedule, String> {
+        let repeat = shape.repeat.max(1);
+        let sends = events
+            .len()
+            .checked_mul(repeat as usize)
+            .filter(|n| *n <= MOST_SENDS)
+            .ok_or_else(|| match repeat {
+                1 => format!(
+                    "{} Events are more than {MOST_SENDS} replays in one batch: narrow the filter",
+                    events.len()
+                ),
+                _ => format!(
+                    "{} Events sent {repeat} times each are more than {MOST_SENDS} replays in one \
+                     batch: narrow the filter or lower --repeat",
+                    events.len()
+                ),
+            })?;
+        if let Some(seed) = shape.shuffle {
+            shuffle(&mut events, seed);
+        }
+        Ok(Schedule {
+            events,
+            shape: Shape {
+                repeat,
+                ..shape.clone()
+            },
+            sends,
+        })
+    }
+
+    /// How many sends in all: Events times repeats.
+    pub fn len(&self) -> usize {
+        self.sends
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.sends == 0
+    }
+
+    /// The sends, in the order they start.
+    pub fn iter(&self) -> Slots<'_> {
+        Slots {
+            schedule: self,
+            index: 0,
+            copy: 1,
+            at: Duration::ZERO,
+        }
+    }
+}
+
+/// The sends of a [`Schedule`], each worked out as it is asked for.
+#[derive(Clone, Debug)]
+pub struct Slots<'a> {
+    schedule: &'a Schedule,
+    /// The Event of the next send, as a position in the schedule.
+    index: usize,
+    copy: u32,
+    at: Duration,
+}
+
+impl Iterator for Slots<'_> {
+    type Item = Slot;
+
+    fn next(&mut self) -> Option<Slot> {
+        let events = &self.schedule.events;
+        let shape = &self.schedule.shape;
+        let slot = Slot {
+            event_id: events.get(self.index)?.0,
+            at: self.at,
+            copy: self.copy,
+        };
+        if self.copy < shape.repeat {
+            self.copy += 1;
+        } else {
+            self.copy = 1;
+            self.index += 1;
+            if let Some(next) = events.get(self.index) {
+                self.at += gap(events[self.index - 1].1, next.1, shape);
+            }
+        }
+        Some(slot)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let repeat = self.schedule.shape.repeat as usize;
+        let left = (self.schedule.events.len().saturating_sub(self.index) * repeat)
+            .saturating_sub(self.copy as usize - 1);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Slots<'_> {}
 
 /// The wait between two Events that arrived at `before` and `after`.
 fn gap(before: Micros, after: Micros, shape: &Shape) -> Duration {
@@ -105,8 +194,9 @@ fn gap(before: Micros, after: Micros, shape: &Shape) -> Duration {
     }
 }
 
-/// Fisher-Yates with SplitMix64: the same seed gives the same order on every machine.
-fn shuffle(items: &mut [i64], seed: u64) {
+/// Fisher-Yates with SplitMix64 over the ids only: the same seed gives the same order on every
+/// machine, and the arrival times stay in place.
+fn shuffle(items: &mut [(i64, Micros)], seed: u64) {
     let mut state = seed;
     let mut next = move || {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -117,7 +207,9 @@ fn shuffle(items: &mut [i64], seed: u64) {
     };
     for i in (1..items.len()).rev() {
         let j = (next() % (i as u64 + 1)) as usize;
-        items.swap(i, j);
+        let id = items[i].0;
+        items[i].0 = items[j].0;
+        items[j].0 = id;
     }
 }
 
@@ -126,6 +218,13 @@ mod tests {
     use super::*;
 
     const MS: i64 = 1_000;
+
+    fn schedule(events: &[(i64, Micros)], shape: &Shape) -> Vec<Slot> {
+        let schedule = Schedule::new(events.to_vec(), shape).unwrap();
+        let slots: Vec<Slot> = schedule.iter().collect();
+        assert_eq!(slots.len(), schedule.len());
+        slots
+    }
 
     fn arrivals() -> Vec<(i64, Micros)> {
         vec![(1, 0), (2, 300 * MS), (3, 900 * MS), (4, 900 * MS)]
@@ -242,5 +341,48 @@ mod tests {
         assert_eq!(sorted, (1..=50).collect::<Vec<_>>(), "each Event once");
         let times: Vec<u128> = a.iter().map(|s| s.at.as_millis()).collect();
         assert_eq!(times, (0..50).map(|i| i * 10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_schedule_holds_one_entry_per_event_however_many_repeats() {
+        let events: Vec<(i64, Micros)> = (1..=10_000).map(|i| (i, i * MS)).collect();
+        let shape = Shape {
+            pace: Pace::Original { speed: 1.0 },
+            repeat: 1000,
+            ..Shape::default()
+        };
+        let schedule = Schedule::new(events, &shape).unwrap();
+        assert_eq!(schedule.len(), MOST_SENDS);
+        assert_eq!(schedule.events.len(), 10_000, "no entry per send");
+        let mut slots = schedule.iter();
+        assert_eq!(slots.len(), MOST_SENDS);
+        let first: Vec<Slot> = slots.by_ref().take(1001).collect();
+        assert_eq!(first[999].copy, 1000);
+        assert_eq!((first[1000].event_id, first[1000].copy), (2, 1));
+        assert_eq!(first[1000].at, Duration::from_millis(1));
+        assert_eq!(slots.len(), MOST_SENDS - 1001);
+    }
+
+    #[test]
+    fn more_sends_than_the_most_is_refused_with_what_to_do() {
+        let events: Vec<(i64, Micros)> = (1..=10_001).map(|i| (i, 0)).collect();
+        let shape = Shape {
+            repeat: 1000,
+            ..Shape::default()
+        };
+        let err = Schedule::new(events.clone(), &shape).unwrap_err();
+        assert_eq!(
+            err,
+            "10001 Events sent 1000 times each are more than 10000000 replays in one batch: \
+             narrow the filter or lower --repeat"
+        );
+        assert!(Schedule::new(events, &Shape::default()).is_ok());
+    }
+
+    #[test]
+    fn nothing_to_send_is_an_empty_schedule() {
+        let schedule = Schedule::new(Vec::new(), &Shape::default()).unwrap();
+        assert!(schedule.is_empty());
+        assert_eq!(schedule.iter().next(), None);
     }
 }

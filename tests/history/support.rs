@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,48 @@ pub fn hooktap(db: &Path, args: &[&str]) -> Output {
         .env_remove("VISUAL")
         .output()
         .expect("the hooktap binary runs")
+}
+
+/// Starts the hooktap binary against `db` with stdout and stderr piped, for a test that watches
+/// it or signals it. No secret reaches it from the environment or a config file.
+pub fn start(db: &Path, args: &[&str]) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hooktap"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HOOKTAP_SECRET_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(args)
+        .env("HOOKTAP_DB", db)
+        .env(
+            "XDG_CONFIG_HOME",
+            db.parent().expect("the Store is in a folder"),
+        )
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the hooktap binary runs")
+}
+
+/// Waits for `child` to exit and returns its output (what is still piped); kills it and
+/// fails the test if it is still running after `limit`.
+pub fn finish_within(child: Child, limit: std::time::Duration) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("hooktap's output"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+            panic!("hooktap was still running after {limit:?}");
+        }
+    }
 }
 
 /// Like [`hooktap`], asserting success, returning stdout.
