@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::forward::humantime;
 use crate::lines::text_line;
 use crate::replay::Replayed;
 
@@ -88,7 +87,11 @@ impl Tally {
     pub fn finish(self, ended: Ended, took: Duration) -> anyhow::Result<()> {
         let (total, sent) = (self.total, self.sent);
         let failed = self.unanswered + self.unsent;
-        let took = humantime(took);
+        // An elapsed time, not a setting: `2.35 s`, not `2347ms`.
+        let took = match took.as_secs_f64() {
+            s if s < 1.0 => format!("{} ms", took.as_millis()),
+            s => format!("{s:.2} s"),
+        };
         let failures = match failed {
             0 => String::new(),
             n => format!(", {n} failed"),
