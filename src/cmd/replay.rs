@@ -11,7 +11,7 @@ use crate::cmd::list::parse_filter;
 use crate::cmd::show::parse_id;
 use crate::cmd::{DbArg, UsageError};
 use crate::config::{format_size, parse_duration, parse_positive_duration, parse_positive_size};
-use crate::filter::{Flow, Order, Page};
+use crate::filter::Order;
 use crate::forward::{Forwarder, Target};
 use crate::replay::schedule::{Pace, Schedule, Shape, Slot};
 use crate::replay::{self, Batch, Options};
@@ -238,15 +238,7 @@ fn arrivals(reader: &Reader, ids: &[i64]) -> anyhow::Result<Vec<(i64, crate::eve
 /// The ids and arrival times of the Events `what` matches, oldest first.
 fn matches(reader: &Reader, what: &[String]) -> anyhow::Result<Vec<(i64, crate::event::Micros)>> {
     let filter = parse_filter(what)?;
-    let mut events = Vec::new();
-    let all = Page {
-        order: Order::OldestFirst,
-        ..Page::first(usize::MAX)
-    };
-    reader.walk(&filter, &all, |s, _| {
-        events.push((s.id, s.received_at));
-        Ok(Flow::Continue)
-    })?;
+    let events = reader.arrivals(&filter, Order::OldestFirst)?;
     if events.is_empty() {
         anyhow::bail!("no events match this filter, so nothing was replayed");
     }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use rusqlite::types::Value;
 
 use super::Filter;
-use crate::event::Event;
+use crate::event::{Event, Micros};
 use crate::store::{
     EVENT_EXTRA_COLUMNS, EVENT_FROM, EventSummary, Reader, SUMMARY_COLUMNS, event_from_row,
 };
@@ -118,17 +118,27 @@ impl Reader {
     /// The ids of every matching Event in `order`. Reads only ids when SQL settles the
     /// filter; otherwise walks the rows in batches.
     pub fn ids(&self, filter: &Filter, order: Order) -> anyhow::Result<Vec<i64>> {
-        let mut ids = Vec::new();
+        Ok(self
+            .arrivals(filter, order)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// The id and arrival time of every matching Event in `order`, read from the index alone
+    /// when SQL settles the filter (no body is read); otherwise walks the rows in batches.
+    pub fn arrivals(&self, filter: &Filter, order: Order) -> anyhow::Result<Vec<(i64, Micros)>> {
+        let mut found = Vec::new();
         let all = Page {
             order,
             ..Page::first(usize::MAX)
         };
         if filter.needs_body() {
             self.walk(filter, &all, |s, _| {
-                ids.push(s.id);
+                found.push((s.id, s.received_at));
                 Ok(Flow::Continue)
             })?;
-            return Ok(ids);
+            return Ok(found);
         }
         let sql = filter.sql();
         let dir = match order {
@@ -136,15 +146,17 @@ impl Reader {
             Order::OldestFirst => "ASC",
         };
         let query = format!(
-            "SELECT id FROM events WHERE {} ORDER BY id {dir}",
+            "SELECT id, received_at FROM events {SCAN} WHERE {} ORDER BY id {dir}",
             sql.clause
         );
         let mut stmt = self.conn().prepare(&query)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(sql.params), |r| r.get(0))?;
-        for id in rows {
-            ids.push(id?);
+        let rows = stmt.query_map(rusqlite::params_from_iter(sql.params), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        for row in rows {
+            found.push(row?);
         }
-        Ok(ids)
+        Ok(found)
     }
 
     /// How many Events match the indexed terms of `filter` (terms on headers or body are not

@@ -188,7 +188,7 @@ mod tests {
         let tally = Tally::new(3, CancellationToken::new());
         assert_eq!(
             finished(tally, Ended::Stopped),
-            "stopped: 0 of 3 replays sent in 5ms"
+            "stopped: 0 of 3 replays sent in 5 ms"
         );
     }
 }
