@@ -199,13 +199,74 @@ fn reading_never_turns_a_file_into_a_store() {
         .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
         .unwrap();
     assert_eq!(tables, 1, "nothing added to another program's database");
-    // Writing into it is refused too, naming what to do.
+    // Writing into it is refused too, naming what to do, and leaves its journal mode alone.
     let out = hooktap(&other, &["import", "/dev/null"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("not a hooktap Store") || out.status.code() == Some(1),
-        "{stderr}"
-    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a hooktap Store"), "{stderr}");
+    assert_eq!(journal_mode(&other), "delete", "not switched to WAL");
+}
+
+/// The journal mode written in a database file's header (`delete` unless someone changed it).
+fn journal_mode(db: &std::path::Path) -> String {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn another_programs_database_is_refused_as_it_was_found_whatever_its_version() {
+    use hooktap::store::{Durability, SCHEMA_VERSION, Store};
+    let (dir, _) = temp_db();
+    for version in [0, 1, 2, SCHEMA_VERSION, SCHEMA_VERSION + 3] {
+        let other = dir.path().join(format!("notes-{version}.db"));
+        let conn = rusqlite::Connection::open(&other).unwrap();
+        conn.execute_batch("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+        conn.pragma_update(None, "user_version", version).unwrap();
+        drop(conn);
+        let before = std::fs::read(&other).unwrap();
+        for args in [vec!["list"], vec!["show", "1"], vec!["import", "/dev/null"]] {
+            let out = hooktap(&other, &args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "v{version} {args:?}: {stderr}");
+            assert!(
+                stderr.contains("is not a hooktap Store")
+                    && !stderr.contains("no such table")
+                    && !stderr.contains("upgrade"),
+                "v{version} {args:?}: {stderr}"
+            );
+        }
+        let err = match Store::open(&other, Durability::Normal) {
+            Ok(_) => panic!("v{version}: opened another program's database as a Store"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(err.contains("is not a hooktap Store"), "v{version}: {err}");
+        assert_eq!(
+            std::fs::read(&other).unwrap(),
+            before,
+            "v{version}: byte for byte"
+        );
+        assert_eq!(journal_mode(&other), "delete", "v{version}");
+        assert!(!dir.path().join(format!("notes-{version}.db-wal")).exists());
+    }
+    // A real Store written by a newer hooktap: that one is ours, and the fix is to upgrade.
+    let newer = dir.path().join("newer.db");
+    Store::open(&newer, Durability::Normal).unwrap().close();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    for args in [vec!["list"], vec!["import", "/dev/null"]] {
+        let out = hooktap(&newer, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("newer than this hooktap understands") && stderr.contains("upgrade"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 #[test]
