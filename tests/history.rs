@@ -127,34 +127,61 @@ fn list_says_the_date_of_older_events_and_keeps_its_columns_in_line() {
     old.received_at = 1_735_787_045_000_000; // 2025-01-02
     let mut options = event("unknown", None, "/opt", b"");
     options.method = "OPTIONS".into();
+    let t = "http://127.0.0.1:9";
     fill(
         &db,
         vec![
             (old, None),
             (options, None),
-            (event("github", Some("push"), "/now", b"{}"), None),
+            (
+                event("github", Some("push"), "/now", b"{}"),
+                Some((t, answer(Some(200), "{}"))),
+            ),
+            (event("github", Some("push"), "/big", b"{}"), None),
         ],
     );
+    // A Store that has seen a million Events, the newest cut short by a stop.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         UPDATE events SET id = 1000000, outcome = 'interrupted', status = NULL WHERE id = 4;
+         UPDATE bodies SET event_id = 1000000 WHERE event_id = 4;",
+    )
+    .unwrap();
+    drop(conn);
     let out = ok(&db, &["list"]);
     let lines: Vec<&str> = out.lines().collect();
     let col = |line: &str, word: &str| line.find(word).unwrap_or_else(|| panic!("{word}: {out}"));
     let id_end = col(lines[0], "ID") + 2;
     let method_at = col(lines[0], "METHOD");
     let kind_at = col(lines[0], "PROVIDER/TYPE");
-    for (line, id, method) in [
-        (lines[1], "#3", "POST"),
-        (lines[2], "#2", "OPTIONS"),
-        (lines[3], "#1", "POST"),
+    let status_end = col(lines[0], "STATUS") + 6;
+    let width = lines[0].chars().count();
+    for (line, id, method, status) in [
+        (lines[1], "#1000000", "POST", "interrupted"),
+        (lines[2], "#3", "POST", "200"),
+        (lines[3], "#2", "OPTIONS", "-"),
+        (lines[4], "#1", "POST", "-"),
     ] {
         assert_eq!(col(line, id) + id.len(), id_end, "{out}");
         assert_eq!(col(line, method), method_at, "{out}");
+        assert_eq!(
+            col(line, &format!("{status} ")) + status.len(),
+            status_end,
+            "{out}"
+        );
+        assert_eq!(
+            line.chars().count(),
+            width,
+            "DURATION and SIZE in line: {out}"
+        );
     }
     assert!(
-        lines[3].starts_with("2025-01-0"),
+        lines[4].starts_with("2025-01-0"),
         "the year of an older Event: {out}"
     );
     assert_eq!(
-        col(lines[3], "ayrshare comments.commentCreated "),
+        col(lines[4], "ayrshare comments.commentCreated "),
         kind_at,
         "a long type whole, in its column: {out}"
     );
