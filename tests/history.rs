@@ -127,34 +127,61 @@ fn list_says_the_date_of_older_events_and_keeps_its_columns_in_line() {
     old.received_at = 1_735_787_045_000_000; // 2025-01-02
     let mut options = event("unknown", None, "/opt", b"");
     options.method = "OPTIONS".into();
+    let t = "http://127.0.0.1:9";
     fill(
         &db,
         vec![
             (old, None),
             (options, None),
-            (event("github", Some("push"), "/now", b"{}"), None),
+            (
+                event("github", Some("push"), "/now", b"{}"),
+                Some((t, answer(Some(200), "{}"))),
+            ),
+            (event("github", Some("push"), "/big", b"{}"), None),
         ],
     );
+    // A Store that has seen a million Events, the newest cut short by a stop.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         UPDATE events SET id = 1000000, outcome = 'interrupted', status = NULL WHERE id = 4;
+         UPDATE bodies SET event_id = 1000000 WHERE event_id = 4;",
+    )
+    .unwrap();
+    drop(conn);
     let out = ok(&db, &["list"]);
     let lines: Vec<&str> = out.lines().collect();
     let col = |line: &str, word: &str| line.find(word).unwrap_or_else(|| panic!("{word}: {out}"));
     let id_end = col(lines[0], "ID") + 2;
     let method_at = col(lines[0], "METHOD");
     let kind_at = col(lines[0], "PROVIDER/TYPE");
-    for (line, id, method) in [
-        (lines[1], "#3", "POST"),
-        (lines[2], "#2", "OPTIONS"),
-        (lines[3], "#1", "POST"),
+    let status_end = col(lines[0], "STATUS") + 6;
+    let width = lines[0].chars().count();
+    for (line, id, method, status) in [
+        (lines[1], "#1000000", "POST", "interrupted"),
+        (lines[2], "#3", "POST", "200"),
+        (lines[3], "#2", "OPTIONS", "-"),
+        (lines[4], "#1", "POST", "-"),
     ] {
         assert_eq!(col(line, id) + id.len(), id_end, "{out}");
         assert_eq!(col(line, method), method_at, "{out}");
+        assert_eq!(
+            col(line, &format!("{status} ")) + status.len(),
+            status_end,
+            "{out}"
+        );
+        assert_eq!(
+            line.chars().count(),
+            width,
+            "DURATION and SIZE in line: {out}"
+        );
     }
     assert!(
-        lines[3].starts_with("2025-01-0"),
+        lines[4].starts_with("2025-01-0"),
         "the year of an older Event: {out}"
     );
     assert_eq!(
-        col(lines[3], "ayrshare comments.commentCreated "),
+        col(lines[4], "ayrshare comments.commentCreated "),
         kind_at,
         "a long type whole, in its column: {out}"
     );
@@ -199,13 +226,74 @@ fn reading_never_turns_a_file_into_a_store() {
         .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
         .unwrap();
     assert_eq!(tables, 1, "nothing added to another program's database");
-    // Writing into it is refused too, naming what to do.
+    // Writing into it is refused too, naming what to do, and leaves its journal mode alone.
     let out = hooktap(&other, &["import", "/dev/null"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("not a hooktap Store") || out.status.code() == Some(1),
-        "{stderr}"
-    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a hooktap Store"), "{stderr}");
+    assert_eq!(journal_mode(&other), "delete", "not switched to WAL");
+}
+
+/// The journal mode written in a database file's header (`delete` unless someone changed it).
+fn journal_mode(db: &std::path::Path) -> String {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn another_programs_database_is_refused_as_it_was_found_whatever_its_version() {
+    use hooktap::store::{Durability, SCHEMA_VERSION, Store};
+    let (dir, _) = temp_db();
+    for version in [0, 1, 2, SCHEMA_VERSION, SCHEMA_VERSION + 3] {
+        let other = dir.path().join(format!("notes-{version}.db"));
+        let conn = rusqlite::Connection::open(&other).unwrap();
+        conn.execute_batch("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+        conn.pragma_update(None, "user_version", version).unwrap();
+        drop(conn);
+        let before = std::fs::read(&other).unwrap();
+        for args in [vec!["list"], vec!["show", "1"], vec!["import", "/dev/null"]] {
+            let out = hooktap(&other, &args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "v{version} {args:?}: {stderr}");
+            assert!(
+                stderr.contains("is not a hooktap Store")
+                    && !stderr.contains("no such table")
+                    && !stderr.contains("upgrade"),
+                "v{version} {args:?}: {stderr}"
+            );
+        }
+        let err = match Store::open(&other, Durability::Normal) {
+            Ok(_) => panic!("v{version}: opened another program's database as a Store"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(err.contains("is not a hooktap Store"), "v{version}: {err}");
+        assert_eq!(
+            std::fs::read(&other).unwrap(),
+            before,
+            "v{version}: byte for byte"
+        );
+        assert_eq!(journal_mode(&other), "delete", "v{version}");
+        assert!(!dir.path().join(format!("notes-{version}.db-wal")).exists());
+    }
+    // A real Store written by a newer hooktap: that one is ours, and the fix is to upgrade.
+    let newer = dir.path().join("newer.db");
+    Store::open(&newer, Durability::Normal).unwrap().close();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    for args in [vec!["list"], vec!["import", "/dev/null"]] {
+        let out = hooktap(&newer, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("newer than this hooktap understands") && stderr.contains("upgrade"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 #[test]

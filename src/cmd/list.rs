@@ -71,10 +71,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let colour = use_colour();
-    let widths = Widths::of(&rows);
+    // One `now` for the page, so every row is dated against the same day.
+    let now = crate::event::now_micros();
+    let times: Vec<String> = rows
+        .iter()
+        .map(|s| crate::event::list_time(s.received_at, now, &chrono::Local))
+        .collect();
+    let widths = Widths::of(&rows, &times);
     writeln!(
         out,
-        "{:<tw$}  {:>6}  {:<mw$} {:<pw$} {:<kw$} {:>6} {:>9} {:>9}",
+        "{:<tw$}  {:>iw$}  {:<mw$} {:<pw$} {:<kw$} {:>sw$} {:>9} {:>9}",
         "TIME",
         "ID",
         "METHOD",
@@ -84,41 +90,59 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "DURATION",
         "SIZE",
         tw = widths.time,
+        iw = widths.id,
         mw = widths.method,
         pw = widths.path,
         kw = widths.kind,
+        sw = widths.status,
     )?;
-    for row in &rows {
-        writeln!(out, "{}", table_row(row, &widths, colour))?;
+    for (row, time) in rows.iter().zip(&times) {
+        writeln!(out, "{}", table_row(row, time, &widths, colour))?;
     }
     Ok(())
 }
 
 /// Column widths for a page: at least the usual ones, wider (to a cap) when a row needs it, so
-/// a date, an `OPTIONS` or a long Ayrshare type does not push its row out of line.
+/// a date, an id past #99999, an `OPTIONS`, a long Ayrshare type or an `interrupted` does not
+/// push its row out of line.
 struct Widths {
     time: usize,
+    id: usize,
     method: usize,
     path: usize,
     kind: usize,
+    status: usize,
 }
 
 impl Widths {
-    fn of(rows: &[EventSummary]) -> Widths {
+    /// The widths for `rows`, whose times (as shown) are `times`.
+    fn of(rows: &[EventSummary], times: &[String]) -> Widths {
         let most = |min: usize, cap: usize, len: &dyn Fn(&EventSummary) -> usize| {
             rows.iter().map(len).max().unwrap_or(0).clamp(min, cap)
         };
+        let time = times.iter().map(|t| t.chars().count()).max().unwrap_or(0);
         Widths {
-            time: most(12, 19, &|s| time(s).chars().count()),
+            time: time.clamp(12, 19),
+            id: most(6, 20, &|s| id(s).len()),
             method: most(6, 10, &|s| s.method.chars().count()),
             path: most(28, 40, &|s| path(s).chars().count()),
             kind: most(28, 40, &|s| kind(s).chars().count()),
+            status: most(6, 12, &|s| status(s).chars().count()),
         }
     }
 }
 
-fn time(s: &EventSummary) -> String {
-    crate::event::local_list_time(s.received_at)
+fn id(s: &EventSummary) -> String {
+    format!("#{}", s.id)
+}
+
+/// The latest Delivery's status code, else its outcome (`interrupted`), else `-`.
+fn status(s: &EventSummary) -> String {
+    match (s.status, s.outcome.as_deref()) {
+        (Some(code), _) => code.to_string(),
+        (None, Some(o)) => o.to_string(),
+        (None, None) => "-".into(),
+    }
 }
 
 fn path(s: &EventSummary) -> String {
@@ -157,12 +181,7 @@ pub fn paint_status(text: &str, status: Option<u16>, colour: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-fn table_row(s: &EventSummary, w: &Widths, colour: bool) -> String {
-    let status = match (s.status, s.outcome.as_deref()) {
-        (Some(code), _) => code.to_string(),
-        (None, Some(o)) => o.to_string(),
-        (None, None) => "-".into(),
-    };
+fn table_row(s: &EventSummary, time: &str, w: &Widths, colour: bool) -> String {
     let duration = s
         .duration_us
         .map(|us| format!("{:.1} ms", us as f64 / 1000.0))
@@ -173,16 +192,21 @@ fn table_row(s: &EventSummary, w: &Widths, colour: bool) -> String {
         _ => " ",
     };
     format!(
-        "{:<tw$}  {:>6}{marks} {:<mw$} {:<pw$} {:<kw$} {} {:>9} {:>9}",
-        time(s),
-        format!("#{}", s.id),
+        "{:<tw$}  {:>iw$}{marks} {:<mw$} {:<pw$} {:<kw$} {} {:>9} {:>9}",
+        time,
+        id(s),
         truncate(&s.method, w.method),
         truncate(&path(s), w.path),
         truncate(&kind(s), w.kind),
-        paint_status(&format!("{status:>6}"), s.status, colour),
+        paint_status(
+            &format!("{:>sw$}", status(s), sw = w.status),
+            s.status,
+            colour
+        ),
         duration,
         format_size(s.body_size),
         tw = w.time,
+        iw = w.id,
         mw = w.method,
         pw = w.path,
         kw = w.kind,

@@ -10,8 +10,10 @@ pub fn parse(text: &str) -> Result<Filter, FilterError> {
 }
 
 /// Parses filter words as the shell split them (`hooktap list provider:ayrshare "a b"`). A word
-/// with spaces stays one term: `"a b"` is a phrase and `path:"/a b"` one value; unless a field
-/// term follows a space in it (`'provider:github status:5xx'`): that is filter text, as typed.
+/// with spaces is one phrase (`"retry after:5 seconds"`) unless its first word is a term of its
+/// own (`field:…`, `-field:…`, `replayed`, `-replayed`): then it is filter text pasted from the
+/// TUI (`'provider:github status:5xx'`), several terms, so a value with spaces keeps its own
+/// quotes inside the shell's (`'path:"/a b"'`).
 pub fn parse_args(args: &[String]) -> Result<Filter, FilterError> {
     parse(&join_args(args))
 }
@@ -21,7 +23,7 @@ pub fn join_args(args: &[String]) -> String {
     let mut out = Vec::with_capacity(args.len());
     for arg in args {
         // Plain words, and filter text pasted as one word (`'provider:github status:5xx'`, as
-        // typed in the TUI): whitespace then a field term means several terms, not one value.
+        // typed in the TUI): decided by its first word alone, so the rule is easy to predict.
         if (!arg.contains(char::is_whitespace) && !arg.contains('"')) || holds_terms(arg) {
             out.push(arg.clone());
             continue;
@@ -50,13 +52,21 @@ pub fn join_args(args: &[String]) -> String {
     out.join(" ")
 }
 
-/// Whether a word with spaces holds a field term after its first word (`a status:5xx`).
+/// Whether a word with spaces is filter text: its first word is a term of its own
+/// (`status:5xx timeout`, `-replayed x`), not the start of a phrase (`retry after:5 seconds`).
 fn holds_terms(arg: &str) -> bool {
-    arg.split_whitespace().skip(1).any(|word| {
-        let word = word.strip_prefix('-').unwrap_or(word);
-        word.split_once(':')
+    let Some(first) = arg
+        .split_whitespace()
+        .next()
+        .filter(|_| arg.contains(char::is_whitespace))
+    else {
+        return false;
+    };
+    let first = first.strip_prefix('-').unwrap_or(first);
+    first.eq_ignore_ascii_case("replayed")
+        || first
+            .split_once(':')
             .is_some_and(|(field, _)| FIELDS.contains(&field))
-    })
 }
 
 /// Whether `s` is `"…"` with no unescaped quote inside.

@@ -159,20 +159,27 @@ fn errors_point_at_the_bad_term() {
 
 #[test]
 fn shell_words_with_spaces_stay_one_term() {
-    let args: Vec<String> = ["provider:ayrshare", "account locked", "-path:/a b", "x\"y"]
+    let args: Vec<String> = ["provider:ayrshare", "account locked", "-acme corp", "x\"y"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     let text = join_args(&args);
     assert_eq!(
         text,
-        r#"provider:ayrshare "account locked" -path:"/a b" "x\"y""#
+        r#"provider:ayrshare "account locked" -"acme corp" "x\"y""#
     );
     let f = parse_args(&args).unwrap();
     assert_eq!(f.terms()[1].test, Test::Text("account locked".into()));
-    assert_eq!(f.terms()[2].test, Test::Path("/a b".into()));
+    assert_eq!(f.terms()[2].test, Test::Text("acme corp".into()));
     assert!(f.terms()[2].negated);
     assert_eq!(f.terms()[3].test, Test::Text("x\"y".into()));
+    // A field word with a quote in its value: the value is quoted, the field kept.
+    let f = parse_args(&["-path:/a\"b".to_string()]).unwrap();
+    assert_eq!(f.terms()[0].test, Test::Path("/a\"b".into()));
+    assert!(f.terms()[0].negated);
+    // A field word with spaces in its value is filter text; its quotes keep it one value.
+    let f = parse_args(&["-path:\"/a b\"".to_string()]).unwrap();
+    assert_eq!(f.terms()[0].test, Test::Path("/a b".into()));
 }
 
 #[test]
@@ -204,13 +211,66 @@ fn filter_text_pasted_as_one_shell_word_means_its_terms() {
     assert!(f.terms()[2].negated);
     let args = vec!["status:5xx provider:github".to_string()];
     assert_eq!(parse_args(&args).unwrap().terms().len(), 2);
-    // A phrase followed by a field term is filter text too; a lone phrase stays a phrase.
-    let args = vec!["account locked -status:2xx".to_string()];
-    assert_eq!(parse_args(&args).unwrap().terms().len(), 3);
-    let args = vec!["account locked: try later".to_string()];
-    let f = parse_args(&args).unwrap();
+}
+
+/// The terms of one shell word, as `parse_args` reads it.
+fn pasted(word: &str) -> Vec<(bool, Test)> {
+    let f = parse_args(&[word.to_string()]).unwrap();
+    f.terms()
+        .iter()
+        .map(|t| (t.negated, t.test.clone()))
+        .collect()
+}
+
+#[test]
+fn a_pasted_word_is_filter_text_only_when_its_first_word_is_a_term() {
+    // Whatever follows a first term is a term of its own: a bare word too.
     assert_eq!(
-        f.terms()[0].test,
-        Test::Text("account locked: try later".into())
+        pasted("provider:unknown replayed"),
+        vec![
+            (false, Test::Provider("unknown".into())),
+            (false, Test::Replayed)
+        ]
+    );
+    assert_eq!(
+        pasted("status:2xx timeout"),
+        vec![
+            (
+                false,
+                Test::Status {
+                    low: 200,
+                    high: 299
+                }
+            ),
+            (false, Test::Text("timeout".into()))
+        ]
+    );
+    assert_eq!(
+        pasted("-replayed provider:x"),
+        vec![(true, Test::Replayed), (false, Test::Provider("x".into()))]
+    );
+    assert_eq!(
+        pasted("Replayed x"),
+        vec![(false, Test::Replayed), (false, Test::Text("x".into()))]
+    );
+    assert_eq!(
+        pasted("-path:/a b"),
+        vec![
+            (true, Test::Path("/a".into())),
+            (false, Test::Text("b".into()))
+        ]
+    );
+    // A phrase stays a phrase, whatever field words it holds after its first word.
+    for phrase in [
+        "retry after:5 seconds",
+        "error type:validation failed",
+        "account locked -status:2xx",
+        "account locked: try later",
+    ] {
+        assert_eq!(pasted(phrase), vec![(false, Test::Text(phrase.into()))]);
+    }
+    assert_eq!(
+        pasted("-acme status:5xx"),
+        vec![(true, Test::Text("acme status:5xx".into()))]
     );
 }

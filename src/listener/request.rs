@@ -5,8 +5,10 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as HyperBody;
+use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::Limits;
 use crate::capture::{Answer, Capture, Incoming};
@@ -110,20 +112,74 @@ pub(super) async fn handle(
 }
 
 /// Closes with `answer`, and says so in the log: a refused request is no Event, so without
-/// this line a webhook turned away (too large, too slow) would leave no trace.
+/// this line a webhook turned away (too large, too slow) would leave no trace. At most one
+/// such line a second, the path cut short: a client refused in a loop must not fill the log
+/// (under the TUI, a file nothing rotates).
 fn refused(
     method: &Method,
     path: &str,
     remote: SocketAddr,
     answer: Answer,
 ) -> Response<Full<Bytes>> {
-    let why = String::from_utf8_lossy(&answer.body);
-    let why = why.trim().trim_start_matches("hooktap: ");
-    tracing::warn!(
-        "refused {method} {path} from {remote} with {}: {why}; not recorded",
-        answer.status
-    );
+    if let Some(skipped) = REFUSALS.admit(Instant::now()) {
+        let why = String::from_utf8_lossy(&answer.body);
+        let why = why.trim().trim_start_matches("hooktap: ");
+        let more = match skipped {
+            0 => String::new(),
+            n => format!(" ({n} more refused since the last such line, not logged)"),
+        };
+        tracing::warn!(
+            "refused {} {} from {remote} with {}: {why}; not recorded{more}",
+            cut(method.as_str(), 20),
+            cut(path, 100),
+            answer.status
+        );
+    }
     closing(answer)
+}
+
+/// The refusal lines of this process.
+static REFUSALS: Throttle = Throttle::new();
+
+/// Lets one line through per second and counts the ones it holds back.
+struct Throttle {
+    /// When the last line went out, and how many were held back since.
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl Throttle {
+    const fn new() -> Throttle {
+        Throttle {
+            state: Mutex::new((None, 0)),
+        }
+    }
+
+    /// `Some(held back since the last line)` when a line may go out at `now`, else `None`.
+    fn admit(&self, now: Instant) -> Option<u64> {
+        // A poisoned lock only means a panic elsewhere mid-update of two plain numbers.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (last, held) = &mut *state;
+        if last.is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(1)) {
+            *held += 1;
+            return None;
+        }
+        *last = Some(now);
+        Some(std::mem::take(held))
+    }
+}
+
+/// `text` as it is, or its first `max - 1` characters and `…`.
+fn cut(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => Cow::Borrowed(text),
+        Some(_) => {
+            let end = text
+                .char_indices()
+                .nth(max - 1)
+                .map_or(text.len(), |(i, _)| i);
+            Cow::Owned(format!("{}…", &text[..end]))
+        }
+    }
 }
 
 pub fn too_large(max: u64) -> Answer {
@@ -203,4 +259,37 @@ pub fn closing(answer: Answer) -> Response<Full<Bytes>> {
     r.headers_mut()
         .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_refusal_line_a_second_then_a_count_of_the_rest() {
+        let t = Throttle::new();
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert_eq!(t.admit(at(0)), Some(0), "the first line goes out");
+        for ms in [1, 10, 500, 999] {
+            assert_eq!(t.admit(at(ms)), None, "{ms} ms later");
+        }
+        assert_eq!(t.admit(at(1000)), Some(4), "a second later, with the count");
+        assert_eq!(t.admit(at(1500)), None);
+        assert_eq!(t.admit(at(5000)), Some(1));
+        assert_eq!(t.admit(at(9000)), Some(0), "nothing held back");
+        // A clock that reads earlier (another thread's `now`) holds back, never panics.
+        assert_eq!(t.admit(at(8000)), None);
+    }
+
+    #[test]
+    fn long_paths_are_cut_with_an_ellipsis() {
+        assert_eq!(cut("/hooks/a", 100), "/hooks/a");
+        let exact = "a".repeat(100);
+        assert_eq!(cut(&exact, 100), exact);
+        let long = format!("/{}", "é".repeat(30_000));
+        let short = cut(&long, 100);
+        assert_eq!(short.chars().count(), 100);
+        assert!(short.starts_with("/éé") && short.ends_with("é…"), "{short}");
+    }
 }

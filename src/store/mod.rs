@@ -6,6 +6,7 @@ pub mod body;
 pub(crate) mod checkpoint;
 pub mod drift;
 mod group;
+mod identify;
 mod row;
 mod schema;
 mod writer;
@@ -28,6 +29,7 @@ pub use schema::VERSION as SCHEMA_VERSION;
 pub use writer::{DuplicateUid, Inserted, NewDelivery, Writer};
 
 use crate::event::{Delivery, DeliveryKind, Event};
+use identify::{Found, identify};
 
 /// How long a connection waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -177,9 +179,24 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
                 .with_context(|| format!("cannot create the Store {}: {hint}", path.display()));
         }
     }
-    let open = || -> rusqlite::Result<Connection> {
+    let plain = || -> rusqlite::Result<(Connection, Found)> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        let found = identify(&conn)?;
+        Ok((conn, found))
+    };
+    // Whose file is it? Asked before any pragma that writes (WAL mode stays in the file's
+    // header), so another program's database is refused exactly as it was found.
+    let (conn, found) =
+        plain().with_context(|| format!("cannot open the Store {}: {hint}", path.display()))?;
+    if found == Found::Foreign {
+        anyhow::bail!(
+            "{} is not a hooktap Store (another program's SQLite database): \
+             pick another file with --db",
+            path.display()
+        );
+    }
+    let open = move || -> rusqlite::Result<Connection> {
         conn.set_prepared_statement_cache_capacity(64);
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         let sync = match durability {
@@ -223,22 +240,20 @@ impl Reader {
         )
         .with_context(|| format!("cannot open the Store {}", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .with_context(|| {
-                format!(
-                    "cannot read the Store {}: is it a hooktap Store?",
-                    path.display()
-                )
-            })?;
-        if version == 0 {
+        let found = identify(&conn).with_context(|| {
+            format!(
+                "cannot read the Store {}: is it a hooktap Store?",
+                path.display()
+            )
+        })?;
+        let Found::Store(version) = found else {
             // An empty file, or another program's database: reading must not make it a Store.
             anyhow::bail!(
                 "{} is not a hooktap Store (an empty file, or another program's database): \
                  `hooktap listen --forward URL --db PATH` makes a new one",
                 path.display()
             );
-        }
+        };
         if version != SCHEMA_VERSION {
             drop(connect(path, Durability::Normal)?);
         }

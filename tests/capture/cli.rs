@@ -236,3 +236,44 @@ async fn a_refused_request_leaves_a_log_line() {
     );
     assert_eq!(target.count(), 0);
 }
+
+/// A client refused in a loop does not flood the log: one line a second at most, each with the
+/// path cut short (under the TUI the log is a file nothing rotates).
+#[tokio::test]
+async fn refusals_in_a_loop_leave_few_short_log_lines() {
+    let target = TestTarget::start(Behaviour::Status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let bin = Binary::listen(&db, &target.url(), &["--max-body", "1KiB"]);
+    let path = format!("/{}", "a".repeat(30_000));
+    let head = format!("POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 5000\r\n\r\n");
+    let start = std::time::Instant::now();
+    for _ in 0..20 {
+        let wait = std::time::Duration::from_secs(5);
+        let (resp, _) = crate::common::raw(bin.addr, head.as_bytes(), wait).await;
+        assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
+    }
+    let took = start.elapsed();
+    let line = crate::common::eventually(std::time::Duration::from_secs(10), || {
+        let lines = bin.stderr.lock().unwrap();
+        lines
+            .iter()
+            .find(|l| l.contains("refused POST /a"))
+            .cloned()
+    })
+    .await;
+    assert!(line.contains(&format!("{}…", &path[..99])), "{line}");
+    assert!(line.len() < 400, "{} bytes: {line}", line.len());
+    let logged = bin
+        .stderr
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("refused POST"))
+        .count();
+    assert!(
+        logged as u64 <= took.as_secs() + 1,
+        "{logged} lines for 20 refusals in {took:?}"
+    );
+    assert_eq!(target.count(), 0);
+}
