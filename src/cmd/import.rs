@@ -1,5 +1,6 @@
 //! `hooktap import FILE`: add the Events of a HAR file or an NDJSON export to the Store.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -41,6 +42,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut seen = Seen::default();
     let (mut added, mut skipped) = (0u64, 0u64);
     let mut ids: Option<(i64, i64)> = None;
+    // Ids in the exporting Store -> ids here, and the edits whose original is to be linked.
+    let mut here: HashMap<i64, i64> = HashMap::new();
+    let mut edits: Vec<(i64, i64)> = Vec::new();
+    let mut already: Vec<(i64, i64)> = Vec::new();
+    let mut masked = 0u64;
     let mut batch = Vec::with_capacity(IN_FLIGHT);
     // Sends a batch and waits for it: memory stays bounded by IN_FLIGHT Events, and a
     // current-thread runtime runs the spawned inserts in order, so ids follow the file.
@@ -49,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut tasks = JoinSet::new();
             for item in batch.drain(..) {
                 let writer = writer.clone();
+                let source = item.source;
                 tasks.spawn(async move {
                     let id = writer.insert_event(item.event, None).await?.event_id;
                     // Deliveries go in as recorded; the Event's latest one is folded in as usual.
@@ -57,11 +64,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         let d = writer.start_delivery(id, new).await?;
                         writer.finish_delivery(d, id, kind, result).await?;
                     }
-                    anyhow::Ok(id)
+                    anyhow::Ok((id, source))
                 });
             }
             while let Some(done) = tasks.join_next().await {
-                let id = done.context("an import task stopped")??;
+                let (id, source) = done.context("an import task stopped")??;
+                if let Some((theirs, edited_from)) = source {
+                    here.insert(theirs, id);
+                    edits.extend(edited_from.map(|from| (id, from)));
+                }
                 added += 1;
                 let (lo, hi) = ids.get_or_insert((id, id));
                 *lo = (*lo).min(id);
@@ -79,8 +90,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .optional()?
             .is_some();
         if exists || !seen.first(&event.uid) {
+            // Already here: an edit imported now may still point at it.
+            if let Some((theirs, _)) = item.source {
+                let local = reader
+                    .conn()
+                    .prepare_cached("SELECT id FROM events WHERE uid = ?1")?
+                    .query_row([&event.uid], |r| r.get(0))
+                    .optional()?;
+                already.extend(local.map(|id| (theirs, id)));
+            }
             skipped += 1;
             return Ok(());
+        }
+        if item.masked() {
+            masked += 1;
         }
         batch.push(item);
         if batch.len() >= IN_FLIGHT {
@@ -90,6 +113,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     });
     let kind = kind.and_then(|k| flush(&mut batch).map(|_| k));
     let kind = kind?;
+    // Edits point at their original again, when it came along (or was here already).
+    here.extend(already);
+    let links: Vec<(i64, i64)> = edits
+        .into_iter()
+        .filter_map(|(edit, from)| here.get(&from).map(|&original| (edit, original)))
+        .collect();
+    if !links.is_empty() {
+        runtime.block_on(writer.run(move |t| {
+            let mut stmt = t.prepare("UPDATE events SET derived_from = ?1 WHERE id = ?2")?;
+            for (edit, original) in links {
+                stmt.execute([original, edit])?;
+            }
+            Ok(crate::store::Change::Reload)
+        }))?;
+    }
     drop(writer);
     store.close();
     let what = match kind {
@@ -110,5 +148,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             String::new()
         }
     );
+    if masked > 0 {
+        eprintln!(
+            "hooktap: {masked} of them carry header values the export masked ([masked]): a replay \
+             sends the masks; export with --include-secrets to keep the originals"
+        );
+    }
     Ok(())
 }

@@ -26,6 +26,20 @@ pub use har::from_har;
 pub struct Imported {
     pub event: Event,
     pub deliveries: Vec<(NewDelivery, DeliveryResult)>,
+    /// Its id in the Store it was exported from, and the id there of the Event it was edited
+    /// from: ids change on import, so the link is made again once both are in.
+    pub source: Option<(i64, Option<i64>)>,
+}
+
+impl Imported {
+    /// Whether an export masked some of its header values (`[masked]`): a replay would send
+    /// the masks.
+    pub fn masked(&self) -> bool {
+        self.event
+            .headers
+            .iter()
+            .any(|(_, value)| value == crate::export::MASK.as_bytes())
+    }
 }
 
 /// The kinds of file `import` reads.
@@ -116,7 +130,13 @@ fn with_deliveries(
         .enumerate()
         .map(|(i, d)| delivery(d).with_context(|| format!("delivery {}", i + 1)))
         .collect::<anyhow::Result<_>>()?;
-    Ok(Imported { event, deliveries })
+    let id = |key: &str| record.and_then(|r| r.get(key)).and_then(Value::as_i64);
+    let source = id("id").map(|own| (own, id("derived_from")));
+    Ok(Imported {
+        event,
+        deliveries,
+        source,
+    })
 }
 
 /// A Delivery in the shape of `show --json`.

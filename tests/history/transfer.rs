@@ -107,6 +107,75 @@ fn export_then_import_keeps_bytes_headers_and_hashes() {
 }
 
 #[test]
+fn an_imported_edit_points_at_its_imported_original_and_masks_are_said() {
+    let (dir, db) = temp_db();
+    let mut original = event("github", Some("push"), "/hooks/g", b"{}");
+    original.received_at -= 1_000;
+    let got = fill(&db, vec![(original, None)]);
+    let mut edit = event("github", Some("push"), "/hooks/g", b"{\"edited\":1}");
+    edit.derived_from = Some(got[0]);
+    edit.ingress = hooktap::event::Ingress::Edit;
+    let got2 = fill(&db, vec![(edit, None)]);
+    assert_eq!(got2[0], got[0] + 1);
+    for (format, secrets) in [("ndjson", true), ("har", true), ("ndjson", false)] {
+        let file = dir.path().join(format!("edit-{format}-{secrets}"));
+        let mut args = vec!["export", "--format", format, "-o", file.to_str().unwrap()];
+        if secrets {
+            args.push("--include-secrets");
+        }
+        ok(&db, &args);
+        // A Store that already has Events, so the ids change on the way in.
+        let copy = dir.path().join(format!("copy-{format}-{secrets}.db"));
+        fill(&copy, vec![(event("stripe", None, "/s", b"{}"), None)]);
+        let out = hooktap(&copy, &["import", file.to_str().unwrap()]);
+        assert!(out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("2 of them carry header values the export masked"),
+            !secrets,
+            "{format}: {stderr}"
+        );
+        let edited = json(&ok(&copy, &["show", "3", "--json"]));
+        assert_eq!(edited["body"], "{\"edited\":1}", "{format}");
+        assert_eq!(
+            edited["derived_from"], 2,
+            "{format}: linked to the imported original"
+        );
+    }
+    // The original imported before (skipped now as already here) is still found, by its uid.
+    let first = dir.path().join("original-only.ndjson");
+    let both = dir.path().join("both.ndjson");
+    let id = format!("id:{}", got[0]);
+    ok(
+        &db,
+        &[
+            "export",
+            &id,
+            "--format",
+            "ndjson",
+            "-o",
+            first.to_str().unwrap(),
+        ],
+    );
+    ok(
+        &db,
+        &["export", "--format", "ndjson", "-o", both.to_str().unwrap()],
+    );
+    let later = dir.path().join("later.db");
+    fill(&later, vec![(event("stripe", None, "/s", b"{}"), None)]);
+    ok(&later, &["import", first.to_str().unwrap()]);
+    fill(&later, vec![(event("stripe", None, "/s2", b"{}"), None)]);
+    let said = ok(&later, &["import", both.to_str().unwrap()]);
+    assert!(said.contains("skipped 1"), "{said}");
+    let edited = json(&ok(&later, &["show", "4", "--json"]));
+    assert_eq!(edited["body"], "{\"edited\":1}");
+    assert_eq!(
+        edited["derived_from"], 2,
+        "linked to the copy imported before"
+    );
+}
+
+#[test]
 fn import_reports_bad_files_and_reads_other_tools_har() {
     let (dir, db) = temp_db();
     let out = hooktap(&db, &["import", "/nonexistent/file.har"]);
