@@ -61,6 +61,7 @@ pub fn spawn(
     setup: Setup,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Redeliver, tokio::task::JoinHandle<()>)> {
+    let lock = lock(&setup.db)?;
     let reader = Reader::open(&setup.db)?;
     let waiting = held(&reader)?.len();
     if waiting > 0 {
@@ -72,8 +73,39 @@ pub fn spawn(
         eprintln!("hooktap: {waiting}{more} Event(s) held for your app; redelivering");
     }
     let redeliver = Redeliver::default();
-    let task = tokio::spawn(run(setup, reader, redeliver.held.clone(), shutdown));
+    let woken = redeliver.held.clone();
+    let task = tokio::spawn(async move {
+        run(setup, reader, woken, shutdown).await;
+        drop(lock);
+    });
     Ok((redeliver, task))
+}
+
+/// One redeliverer per Store: two would send each held Event twice. The lock is the kernel's
+/// (`flock`), so it goes with the process, even on `kill -9`.
+fn lock(db: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = db.as_os_str().to_owned();
+    name.push("-redeliver.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&name)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", name.to_string_lossy()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
+            "another `hooktap listen --redeliver` already redelivers from {}: run one at a \
+             time, or start this one without --redeliver",
+            db.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(anyhow::anyhow!(
+            "cannot lock {}: {e}",
+            name.to_string_lossy()
+        )),
+    }
 }
 
 /// The oldest held Events and since when they are held.

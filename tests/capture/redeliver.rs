@@ -295,3 +295,27 @@ async fn an_event_the_app_hangs_on_does_not_hold_up_the_others() {
         "the hung one is still held, on its own backoff"
     );
 }
+
+#[tokio::test]
+async fn one_redeliverer_per_store() {
+    let app = down_app();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let url = format!("http://{app}");
+    let first = Binary::listen(&db, &url, &["--redeliver"]);
+    let second = hooktap()
+        .args(crate::common::listen_args(&url, &db))
+        .arg("--redeliver")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another `hooktap listen --redeliver` already redelivers from"),
+        "{stderr}"
+    );
+    // Once the first is gone (killed: the kernel drops its lock), another may start.
+    drop(first);
+    let again = Binary::listen(&db, &url, &["--redeliver"]);
+    drop(again);
+}
