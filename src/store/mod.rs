@@ -168,9 +168,12 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
         .open(path)
     {
         Ok(_) => {}
-        // An empty file made beforehand (`touch`, `mktemp`) becomes a Store: private like one.
+        // An empty file made beforehand (`touch`, `mktemp`) becomes a Store: private like one
+        // (not through a symlink: the file it points to is not ours to change).
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            if std::fs::symlink_metadata(path)
+                .is_ok_and(|m| m.file_type().is_file() && m.len() == 0)
+            {
                 let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
             }
         }
