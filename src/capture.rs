@@ -177,7 +177,16 @@ impl Capture {
                 ..masked
             };
         }
-        let inserted = match self.writer.insert_event(event, Some(delivery)).await {
+        // A redelivery reads the Event back from the Store: a masked one would not reach the
+        // app as the provider sent it, so its sender hears the truth (502/504) and retries.
+        let redeliver = self.redeliver.clone().filter(|_| !masked);
+        // In accept mode the sender hears 202 before the app has the Event: owed from the start.
+        let owed = redeliver.is_some() && self.respond == Respond::Accept && rejected.is_none();
+        let inserted = match if owed {
+            self.writer.insert_held(event, Some(delivery)).await
+        } else {
+            self.writer.insert_event(event, Some(delivery)).await
+        } {
             Ok(i) => i,
             Err(e) => {
                 // The Relay sent it again after a cut: stored (and forwarded) already.
@@ -222,9 +231,6 @@ impl Capture {
             answer.event_id = Some(event_id);
             return answer;
         }
-        // A redelivery reads the Event back from the Store: a masked one would not reach the
-        // app as the provider sent it, so its sender hears the truth (502/504) and retries.
-        let redeliver = self.redeliver.clone().filter(|_| !masked);
         match self.respond {
             Respond::Accept => {
                 let writer = self.writer.clone();
@@ -240,8 +246,8 @@ impl Capture {
                         .await
                     {
                         Ok(_) => redeliver.iter().for_each(|r| r.wake()),
-                        // Left pending: the next start marks it interrupted, and
-                        // `--redeliver` holds interrupted Deliveries then.
+                        // Left pending; it was held when stored (`owed`), so the next start
+                        // marks it interrupted and `--redeliver` sends it then.
                         Err(e) => tracing::error!("event #{event_id}: {e:#}"),
                     }
                 });

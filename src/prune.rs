@@ -44,6 +44,15 @@ pub fn select(reader: &Reader, filter: &Filter, rule: &Rule) -> anyhow::Result<V
     Ok(ids)
 }
 
+/// The ids of the Events held for redelivery (`listen --redeliver`): few, from a partial index.
+pub fn held(reader: &Reader) -> anyhow::Result<std::collections::HashSet<i64>> {
+    let mut stmt = reader
+        .conn()
+        .prepare("SELECT id FROM events INDEXED BY events_held WHERE held_since IS NOT NULL")?;
+    let ids = stmt.query_map([], |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
 /// Deletes `ids` in batches through the writer. Returns how many Events were deleted.
 pub async fn delete(writer: &Writer, ids: &[i64]) -> anyhow::Result<u64> {
     let mut deleted = 0;

@@ -108,11 +108,12 @@ fn lock(db: &std::path::Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
-/// The oldest held Events and since when they are held.
+/// The oldest held Events and since when they are held; not one with a Delivery in flight
+/// (accept mode's first forward, a replay from elsewhere): its result decides.
 fn held(reader: &Reader) -> rusqlite::Result<Vec<(i64, Micros)>> {
     let mut stmt = reader.conn().prepare_cached(
         "SELECT id, held_since FROM events INDEXED BY events_held \
-         WHERE held_since IS NOT NULL ORDER BY id LIMIT ?1",
+         WHERE held_since IS NOT NULL AND outcome IS NOT 'pending' ORDER BY id LIMIT ?1",
     )?;
     let rows = stmt.query_map([PAGE], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
@@ -192,14 +193,15 @@ async fn run(mut setup: Setup, reader: Reader, woken: Arc<Notify>, shutdown: Can
                 app_down = None;
                 tries.remove(&id);
             }
-            Ok(result) if result.outcome == Outcome::Failed && result.status.is_none() => {
+            Ok(result) if crate::forward::unreachable(&result) => {
                 // Cannot reach the app: everything waits, with one backoff for all.
                 let wait = app_down.map_or(FIRST_WAIT, |(_, w)| (w * 2).min(MAX_WAIT));
                 app_down = Some((Instant::now() + wait, wait));
             }
             Ok(result) => {
-                // Reached but no usable answer (timeout, a body it could not finish): this
-                // Event backs off on its own; the others go on.
+                // Reached but no usable answer (it hung, reset or closed the connection on this
+                // Event, or sent a body that could not be read): this Event backs off on its
+                // own, the others go on.
                 app_down = None;
                 entry.strikes += 1;
                 entry.wait = (entry.wait * 2).clamp(FIRST_WAIT, MAX_WAIT);

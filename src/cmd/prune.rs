@@ -56,7 +56,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let path = args.db.path();
     let reader = Reader::open(&path)?;
-    let ids = prune::select(&reader, &filter, &rule)?;
+    let mut ids = prune::select(&reader, &filter, &rule)?;
+    // Events held for redelivery (`listen --redeliver`) are owed to the app: never pruned.
+    let held = prune::held(&reader)?;
+    let before = ids.len();
+    ids.retain(|id| !held.contains(id));
+    if ids.len() < before {
+        eprintln!(
+            "hooktap: kept {} event(s) held for redelivery to your app (`hooktap list` shows \
+             them failed until they get through)",
+            before - ids.len()
+        );
+    }
     if args.dry_run || ids.is_empty() {
         let verb = if args.dry_run {
             "would delete"

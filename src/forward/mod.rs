@@ -238,6 +238,20 @@ fn failure(outcome: Outcome, error: String, duration_us: i64) -> DeliveryResult 
 }
 
 /// Turns a client error into a sentence that says what failed and what to do.
+/// How [`describe`] begins a failure to connect at all.
+const UNREACHABLE: &str = "cannot reach ";
+
+/// Whether a Delivery failed because the Target could not be connected to (down, refused),
+/// as opposed to a connection it reset, closed or left hanging on this request.
+pub fn unreachable(result: &DeliveryResult) -> bool {
+    result.outcome == Outcome::Failed
+        && result.status.is_none()
+        && result
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(UNREACHABLE))
+}
+
 fn describe(url: &str, error: &hyper_util::client::legacy::Error) -> String {
     let mut cause = None;
     let mut source = error.source();
@@ -253,7 +267,7 @@ fn describe(url: &str, error: &hyper_util::client::legacy::Error) -> String {
             Some(kind) => kind.to_string(),
             None => root_cause(error),
         };
-        format!("cannot reach {url} ({reason}): is your app running?")
+        format!("{UNREACHABLE}{url} ({reason}): is your app running?")
     } else {
         format!(
             "the connection to {url} broke before a full response ({})",

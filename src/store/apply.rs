@@ -189,10 +189,14 @@ pub(super) fn finish_delivery(
         encoding,
         id
     ])?;
-    // An answered Delivery of any kind (a retry, a replay from the UI) releases a held Event.
+    // A Delivery the app answered (even one whose body could not be read whole, which keeps
+    // its status) releases a held Event; a replay only when it went where the Event first went
+    // (a copy sent to a debug server with --to is not the app getting it).
+    let answered = r.outcome == Outcome::Ok || r.status.is_some();
+    let releases = answered && (kind != DeliveryKind::Replay || to_first_target(tx, id, event_id)?);
     let sql = format!(
         "UPDATE events SET status = ?1, outcome = ?2, duration_us = ?3, \
-         replayed = replayed OR ?4, held_since = CASE WHEN ?2 = 'ok' THEN NULL \
+         replayed = replayed OR ?4, held_since = CASE WHEN ?8 THEN NULL \
          WHEN ?6 THEN coalesce(held_since, ?7) ELSE held_since END WHERE id = ?5 RETURNING {}",
         SUMMARY_COLUMNS.replace("events.id", "id")
     );
@@ -205,10 +209,21 @@ pub(super) fn finish_delivery(
             event_id,
             hold,
             crate::event::now_micros(),
+            releases,
         ],
         EventSummary::from_row,
     )?;
     Ok(Arc::new(summary))
+}
+
+/// Whether Delivery `id` went to the same URL as the first Delivery of its Event.
+fn to_first_target(tx: &Transaction<'_>, id: i64, event_id: i64) -> rusqlite::Result<bool> {
+    tx.prepare_cached(
+        "SELECT (SELECT target FROM deliveries WHERE id = ?1) = \
+         (SELECT target FROM deliveries WHERE event_id = ?2 ORDER BY id LIMIT 1)",
+    )?
+    .query_row(params![id, event_id], |r| r.get::<_, Option<bool>>(0))
+    .map(|same| same.unwrap_or(false))
 }
 
 /// What goes into a body column and its `encoding`: the compressed form when there is one.

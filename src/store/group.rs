@@ -112,14 +112,25 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> anyhow::Result<Done> {
             shape,
             sha,
             packed,
-        } => Done::Inserted(apply::insert_event(
-            tx,
-            event,
-            delivery.as_ref(),
-            shape.as_deref(),
-            sha,
-            packed.as_deref(),
-        )?),
+            hold,
+        } => {
+            let inserted = apply::insert_event(
+                tx,
+                event,
+                delivery.as_ref(),
+                shape.as_deref(),
+                sha,
+                packed.as_deref(),
+            )?;
+            if *hold {
+                tx.prepare_cached("UPDATE events SET held_since = ?1 WHERE id = ?2")?
+                    .execute(rusqlite::params![
+                        crate::event::now_micros(),
+                        inserted.event_id
+                    ])?;
+            }
+            Done::Inserted(inserted)
+        }
         Op::StartDelivery { event_id, delivery } => {
             Done::Started(apply::start_delivery(tx, *event_id, delivery)?)
         }

@@ -55,6 +55,8 @@ pub(super) enum Op {
         /// The body's SHA-256 and its compressed form, made on the caller's task like the shape.
         sha: [u8; 32],
         packed: Option<Vec<u8>>,
+        /// Held for redelivery from the start (the sender is answered before any Delivery).
+        hold: bool,
     },
     StartDelivery {
         event_id: i64,
@@ -126,6 +128,27 @@ impl Writer {
         event: Event,
         delivery: Option<NewDelivery>,
     ) -> anyhow::Result<Inserted> {
+        self.insert(event, delivery, false).await
+    }
+
+    /// [`Writer::insert_event`], with the Event held for redelivery in the same commit: for a
+    /// sender answered `202` before the app has it (`--respond accept --redeliver`), so even a
+    /// `kill -9` before the first Delivery finishes leaves it owed to the app. The redeliverer
+    /// leaves it alone while that Delivery is pending; an answered Delivery releases it.
+    pub async fn insert_held(
+        &self,
+        event: Event,
+        delivery: Option<NewDelivery>,
+    ) -> anyhow::Result<Inserted> {
+        self.insert(event, delivery, true).await
+    }
+
+    async fn insert(
+        &self,
+        event: Event,
+        delivery: Option<NewDelivery>,
+        hold: bool,
+    ) -> anyhow::Result<Inserted> {
         // Shaping the body is the costly part of drift: do it here, on the caller's task.
         let shape = super::drift::prepare(&event).map(Box::new);
         let sha = event.body_sha256();
@@ -136,6 +159,7 @@ impl Writer {
             shape,
             sha,
             packed,
+            hold,
         };
         self.call(|reply| Command::Write {
             op,

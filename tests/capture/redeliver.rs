@@ -219,25 +219,40 @@ async fn only_what_missed_the_app_is_held_and_an_answer_by_any_means_releases_it
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(held_since(&db, 1), None);
 
-    // Held while the app is down; a replay the app answers releases it.
+    // Held while the app is down. A copy replayed to another server (--to) that answers does
+    // not release it: the app never got it. A replay to the app that answers does.
     let app = down_app();
     let bin = Binary::listen(&db, &format!("http://{app}"), &["--redeliver", "10m"]);
     let (status, _, _) = post(&bin.url("/b"), &[], b"{}".to_vec()).await;
     assert_eq!(status, 202);
     assert!(held_since(&db, 2).is_some());
     drop(bin);
-    let up = TestTarget::start(Behaviour::Status(200)).await;
-    let out = hooktap()
-        .args(["replay", "2", "--to", &up.url(), "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
+    let replay = |to: Option<String>| {
+        let mut cmd = hooktap();
+        cmd.args(["replay", "2", "--db"]).arg(&db);
+        if let Some(to) = to {
+            cmd.args(["--to", &to]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let elsewhere = TestTarget::start(Behaviour::Status(200)).await;
+    replay(Some(elsewhere.url()));
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        held_since(&db, 2).is_some(),
+        "a copy elsewhere does not release it"
     );
-    assert_eq!(held_since(&db, 2), None, "released by the answered replay");
+    let back = TestTarget::start_at(app, Behaviour::Status(200)).await;
+    replay(Some(back.url()));
+    assert_eq!(
+        held_since(&db, 2),
+        None,
+        "released by the answered replay to the app"
+    );
 }
 
 #[tokio::test]
@@ -266,6 +281,19 @@ async fn held_events_are_never_pruned_and_masked_ones_are_not_held() {
         .unwrap();
     store.close();
     assert_eq!(pruned, 1, "only the Event that is not held");
+    assert!((1..=3).all(|id| held_since(&db, id).is_some()));
+    // `hooktap prune` asked for everything keeps them too, and says so.
+    let out = hooktap()
+        .args(["prune", "--keep", "0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("kept 3 event(s) held for redelivery"),
+        "{stderr}"
+    );
     assert!((1..=3).all(|id| held_since(&db, id).is_some()));
 }
 
@@ -318,4 +346,75 @@ async fn one_redeliverer_per_store() {
     drop(first);
     let again = Binary::listen(&db, &url, &["--redeliver"]);
     drop(again);
+}
+
+#[tokio::test]
+async fn an_event_the_app_drops_is_given_up_without_holding_up_the_others() {
+    let app = down_app();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let bin = Binary::listen(&db, &format!("http://{app}"), &["--redeliver", "10m"]);
+    for path in ["/crash", "/fine"] {
+        let (status, _, _) = post(&bin.url(path), &[], b"{}".to_vec()).await;
+        assert_eq!(status, 202);
+    }
+    let target = TestTarget::start_at(app, Behaviour::DropOn("/crash")).await;
+    eventually(Duration::from_secs(20), || {
+        let all = target.all.lock().unwrap();
+        all.iter().any(|r| r.uri == "/fine").then_some(())
+    })
+    .await;
+    // Reached but dropped: its own strikes, not "the app is down" for a whole hour.
+    let line = eventually(Duration::from_secs(30), || {
+        said(&bin, "gave up redelivering event #1")
+    })
+    .await;
+    assert!(line.contains("5 tries failed"), "{line}");
+    assert_eq!(held_since(&db, 1), None);
+    let crashes = target
+        .all
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.uri == "/crash")
+        .count();
+    assert_eq!(crashes, 5);
+}
+
+#[tokio::test]
+async fn accept_mode_owes_the_event_from_the_start_even_across_kill_9() {
+    // An app that takes the request and never answers, so the forward is in flight.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = silent.local_addr().unwrap();
+    let (took, mut taken) = tokio::sync::mpsc::unbounded_channel();
+    let holder = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            kept.push(stream);
+            let _ = took.send(());
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let args = ["--respond", "accept", "--redeliver", "10m"];
+    let mut first = Binary::listen(&db, &format!("http://{app}"), &args);
+    let (status, _, _) = post(&first.url("/a"), &[], b"{\"owed\":1}".to_vec()).await;
+    assert_eq!(status, 202);
+    taken.recv().await.unwrap();
+    assert!(held_since(&db, 1).is_some(), "held before the app has it");
+    first.kill9();
+    holder.abort();
+    let _ = holder.await;
+
+    let target = TestTarget::start_at(app, Behaviour::Status(200)).await;
+    let _second = Binary::listen(&db, &format!("http://{app}"), &args);
+    eventually(Duration::from_secs(20), || {
+        (target.count() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(&target.all.lock().unwrap()[0].body[..], b"{\"owed\":1}");
+    eventually(Duration::from_secs(10), || {
+        held_since(&db, 1).is_none().then_some(())
+    })
+    .await;
 }

@@ -41,6 +41,9 @@ pub enum Behaviour {
     Hold(Arc<Notify>),
     /// Never answer a request whose URI contains this; answer 200 to the others.
     HangOn(&'static str),
+    /// Drop the connection, with no answer, on a request whose URI contains this (an app that
+    /// crashes on one payload); answer 200 to the others.
+    DropOn(&'static str),
 }
 
 /// A real hyper server on 127.0.0.1:0 that records every request.
@@ -105,7 +108,10 @@ impl TestTarget {
                                     std::future::pending::<()>().await;
                                     200
                                 }
-                                Behaviour::HangOn(_) => 200,
+                                Behaviour::DropOn(part) if uri.contains(part) => {
+                                    return Err(std::io::Error::other("dropped on purpose"));
+                                }
+                                Behaviour::HangOn(_) | Behaviour::DropOn(_) => 200,
                             };
                             let mut resp = hyper::Response::new(Full::new(Bytes::from(format!(
                                 "target says {status}"
@@ -113,7 +119,7 @@ impl TestTarget {
                             *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
                             resp.headers_mut()
                                 .insert("x-target", "yes".parse().unwrap());
-                            Ok::<_, std::convert::Infallible>(resp)
+                            Ok::<_, std::io::Error>(resp)
                         }
                     });
                     let _ = http1::Builder::new()
