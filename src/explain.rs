@@ -1,6 +1,8 @@
 //! What hooktap can say about one stored Event beyond its summary line: the signature verdict's
-//! reason, provider retries, the Ayrshare post a `tikTokPublished` follow-up belongs to, and
-//! payload drift. Used by `show`, and meant for the TUI's detail view.
+//! reason, provider retries, the Ayrshare post a `tikTokPublished` follow-up belongs to,
+//! payload drift, and whether it is held for redelivery. Used by `show`, and meant for the TUI's detail view.
+
+use rusqlite::OptionalExtension;
 
 use crate::event::Event;
 use crate::providers::ayrshare;
@@ -35,6 +37,19 @@ pub fn notes(
     }
     if let Some(drift) = reader.drift(summary.id)? {
         notes.push(format!("payload drift: {drift}"));
+    }
+    let held: Option<i64> = reader
+        .conn()
+        .prepare_cached("SELECT held_since FROM events WHERE id = ?1")?
+        .query_row([summary.id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if let Some(since) = held {
+        notes.push(format!(
+            "held for redelivery since {}: the sender got 202, and `listen --redeliver` sends \
+             it until the app answers",
+            crate::event::local_list_time(since)
+        ));
     }
     Ok(notes)
 }

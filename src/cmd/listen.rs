@@ -112,6 +112,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "hooktap: {interrupted} Delivery(ies) were in flight when hooktap last stopped; marked interrupted"
         );
     }
+    let held = || {
+        crate::store::Reader::open(&db)
+            .and_then(|r| crate::prune::held(&r))
+            .map_or(0, |h| h.len())
+    };
+    let waiting = if args.redeliver.is_none() { held() } else { 0 };
+    if waiting > 0 {
+        eprintln!(
+            "hooktap: {waiting} Event(s) in this Store are held for redelivery; `listen \
+             --redeliver` sends them to your app"
+        );
+    }
     let addr = SocketAddr::new(args.bind, args.port);
     let socket = TcpListener::bind(addr)
         .await
@@ -258,6 +270,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let _ = p.await;
     }
     eprintln!("hooktap stopped; the Store is flushed");
+    let left = if args.redeliver.is_some() { held() } else { 0 };
+    if left > 0 {
+        eprintln!(
+            "hooktap: {left} Event(s) are still held; the next `listen --redeliver` delivers them"
+        );
+    }
     screen.and(tunnel)
 }
 

@@ -418,3 +418,37 @@ async fn accept_mode_owes_the_event_from_the_start_even_across_kill_9() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_event_is_said_in_show_and_when_listen_stops_or_starts_without_the_flag() {
+    let app = down_app();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let mut bin = Binary::listen(&db, &format!("http://{app}"), &["--redeliver", "10m"]);
+    let (status, _, _) = post(&bin.url("/a"), &[], b"{}".to_vec()).await;
+    assert_eq!(status, 202);
+    let show = hooktap()
+        .args(["show", "1", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let show = String::from_utf8_lossy(&show.stdout);
+    assert!(show.contains("held for redelivery since"), "{show}");
+    // A graceful stop says what is still owed.
+    let pid = bin.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let _ = bin.child.wait();
+    eventually(Duration::from_secs(10), || {
+        said(
+            &bin,
+            "1 Event(s) are still held; the next `listen --redeliver` delivers them",
+        )
+    })
+    .await;
+    // Without the flag, listen says there is something to deliver.
+    let plain = Binary::listen(&db, &format!("http://{app}"), &[]);
+    assert!(said(&plain, "1 Event(s) in this Store are held for redelivery").is_some());
+}
