@@ -45,6 +45,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(hooktap::logs::Sink)
+        // Colour only for a terminal: a log redirected to a file reads as plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(args))),

@@ -136,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut out = std::io::stdout().lock();
     if args.dry_run {
-        return dry_run(&reader, &schedule, &shape, &args, &mut out);
+        return dry_run(&reader, &schedule, &shape, &args, &options, &mut out);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -187,15 +187,27 @@ fn dry_run(
     schedule: &Schedule,
     shape: &Shape,
     args: &Args,
+    options: &Options,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    // What the real run would refuse, the dry run refuses too: no Target, no way to re-sign.
+    let check = |plan: replay::Plan| match &options.resign {
+        Some(providers) => match providers.resign(&plan.event, chrono::Utc::now().timestamp()) {
+            Ok(_) => Ok(plan),
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot re-sign event #{}: {e}",
+                plan.event_id
+            )),
+        },
+        None => Ok(plan),
+    };
     let mut unsent = 0;
     // Copies follow their Event: plan once per Event, not once per copy.
     let mut last: Option<(i64, anyhow::Result<replay::Plan>)> = None;
     for slot in schedule.iter() {
         let planned = match last.take() {
             Some((id, planned)) if id == slot.event_id => planned,
-            _ => replay::plan(reader, slot.event_id, args.to.as_ref()),
+            _ => replay::plan(reader, slot.event_id, args.to.as_ref()).and_then(check),
         };
         match &planned {
             Ok(plan) => writeln!(

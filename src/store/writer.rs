@@ -281,17 +281,21 @@ mod tests {
         // Hold the writer busy in a job until every write below is queued, so they are
         // drained together as one group.
         let (release, held) = std::sync::mpsc::channel::<()>();
+        let (inside, entered) = tokio::sync::oneshot::channel::<()>();
         let gate = {
             let writer = writer.clone();
             tokio::spawn(async move {
                 writer
                     .run(move |_| {
+                        let _ = inside.send(());
                         let _ = held.recv_timeout(Duration::from_secs(10));
                         Ok(Change::Reload)
                     })
                     .await
             })
         };
+        // Only once the writer is inside the job can nothing below be drained before it.
+        entered.await.unwrap();
         let inserts: Vec<_> = (0..5)
             .map(|_| {
                 let w = writer.clone();

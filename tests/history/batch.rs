@@ -483,3 +483,25 @@ fn a_closed_stdout_stops_the_batch() {
     assert!(stderr.contains("(cannot write to stdout: "), "{stderr}");
     assert!(target.requests().len() < 6, "{stderr}");
 }
+
+#[test]
+fn a_dry_run_refuses_what_re_signing_would_refuse() {
+    let (_dir, db) = temp_db();
+    let target = Target::start();
+    let t = target.url.as_str();
+    fill(
+        &db,
+        vec![(
+            event("unknown", None, "/u", b"{}"),
+            Some((t, answer(Some(200), ""))),
+        )],
+    );
+    let out = hooktap(
+        &db,
+        &["replay", "provider:unknown", "--resign", "--dry-run"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot re-sign event #1"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("would send"));
+}
