@@ -2,10 +2,10 @@
 //! even across a `kill -9` of hooktap; the sender got 202 and never had to retry.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::{Behaviour, Binary, TestTarget, eventually, hooktap, post};
+use crate::common::{Behaviour, Binary, TestTarget, eventually, hooktap, ok_on, on_store, post};
 
 /// An address nothing listens on yet (the OS's pick, let go again).
 fn down_app() -> SocketAddr {
@@ -13,18 +13,24 @@ fn down_app() -> SocketAddr {
     socket.local_addr().unwrap()
 }
 
+/// A `listen` with `flags`, in a Store of its own, forwarding to an app that is down.
+struct Down {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    app: SocketAddr,
+    bin: Binary,
+}
+
+fn listen_to_a_down_app(flags: &[&str]) -> Down {
+    let app = down_app();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let bin = Binary::listen(&db, &format!("http://{app}"), flags);
+    Down { dir, db, app, bin }
+}
+
 fn record(db: &Path, id: i64) -> serde_json::Value {
-    let out = hooktap()
-        .args(["show", &id.to_string(), "--json", "--db"])
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&ok_on(db, &["show", &id.to_string(), "--json"])).unwrap()
 }
 
 fn said(bin: &Binary, text: &str) -> Option<String> {
@@ -38,10 +44,12 @@ fn said(bin: &Binary, text: &str) -> Option<String> {
 
 #[tokio::test]
 async fn an_app_that_was_down_gets_the_event_when_it_is_back() {
-    let app = down_app();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let bin = Binary::listen(&db, &format!("http://{app}"), &["--redeliver"]);
+    let Down {
+        dir: _dir,
+        db,
+        app,
+        bin,
+    } = listen_to_a_down_app(&["--redeliver"]);
     eventually(Duration::from_secs(10), || {
         said(&bin, "redelivering what the app misses, for up to 1h")
     })
@@ -143,10 +151,7 @@ async fn held_events_survive_kill_9_and_go_out_in_order() {
 
 #[tokio::test]
 async fn redelivery_gives_up_after_its_window_and_says_how_to_resend() {
-    let app = down_app();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let bin = Binary::listen(&db, &format!("http://{app}"), &["--redeliver", "300ms"]);
+    let Down { dir, app, bin, .. } = listen_to_a_down_app(&["--redeliver", "300ms"]);
     let (status, _, _) = post(&bin.url("/a"), &[], b"{}".to_vec()).await;
     assert_eq!(status, 202);
     let line = eventually(Duration::from_secs(10), || {
@@ -162,11 +167,12 @@ async fn redelivery_gives_up_after_its_window_and_says_how_to_resend() {
 
 #[tokio::test]
 async fn accept_mode_redelivers_what_its_background_forward_missed() {
-    let app = down_app();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let args = ["--respond", "accept", "--redeliver", "5m"];
-    let bin = Binary::listen(&db, &format!("http://{app}"), &args);
+    let Down {
+        dir: _dir,
+        db,
+        app,
+        bin,
+    } = listen_to_a_down_app(&["--respond", "accept", "--redeliver", "5m"]);
     let (status, _, _) = post(&bin.url("/a"), &[], b"{\"k\":1}".to_vec()).await;
     assert_eq!(status, 202);
     // Held only once the background forward has failed and been recorded.
@@ -205,17 +211,8 @@ async fn only_what_missed_the_app_is_held_and_an_answer_by_any_means_releases_it
     drop(bin);
 
     // A replay that fails (a mistyped --to) holds nothing either.
-    let out = hooktap()
-        .args([
-            "replay",
-            "1",
-            "--to",
-            &format!("http://{}", down_app()),
-            "--db",
-        ])
-        .arg(&db)
-        .output()
-        .unwrap();
+    let mistyped = format!("http://{}", down_app());
+    let out = on_store(&db, &["replay", "1", "--to", &mistyped]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(held_since(&db, 1), None);
 
@@ -227,27 +224,14 @@ async fn only_what_missed_the_app_is_held_and_an_answer_by_any_means_releases_it
     assert_eq!(status, 202);
     assert!(held_since(&db, 2).is_some());
     drop(bin);
-    let replay = |to: Option<String>| {
-        let mut cmd = hooktap();
-        cmd.args(["replay", "2", "--db"]).arg(&db);
-        if let Some(to) = to {
-            cmd.args(["--to", &to]);
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
     let elsewhere = TestTarget::start(Behaviour::Status(200)).await;
-    replay(Some(elsewhere.url()));
+    ok_on(&db, &["replay", "2", "--to", &elsewhere.url()]);
     assert!(
         held_since(&db, 2).is_some(),
         "a copy elsewhere does not release it"
     );
     let back = TestTarget::start_at(app, Behaviour::Status(200)).await;
-    replay(Some(back.url()));
+    ok_on(&db, &["replay", "2", "--to", &back.url()]);
     assert_eq!(
         held_since(&db, 2),
         None,
@@ -257,11 +241,9 @@ async fn only_what_missed_the_app_is_held_and_an_answer_by_any_means_releases_it
 
 #[tokio::test]
 async fn held_events_are_never_pruned_and_masked_ones_are_not_held() {
-    let app = down_app();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let args = ["--redeliver", "10m", "--redact", "header:x-secret"];
-    let bin = Binary::listen(&db, &format!("http://{app}"), &args);
+    let Down {
+        dir: _dir, db, bin, ..
+    } = listen_to_a_down_app(&["--redeliver", "10m", "--redact", "header:x-secret"]);
     for i in 0..3 {
         let (status, _, _) = post(&bin.url("/a"), &[], format!("{i}").into_bytes()).await;
         assert_eq!(status, 202);
@@ -283,11 +265,7 @@ async fn held_events_are_never_pruned_and_masked_ones_are_not_held() {
     assert_eq!(pruned, 1, "only the Event that is not held");
     assert!((1..=3).all(|id| held_since(&db, id).is_some()));
     // `hooktap prune` asked for everything keeps them too, and says so.
-    let out = hooktap()
-        .args(["prune", "--keep", "0", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
+    let out = on_store(&db, &["prune", "--keep", "0"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -299,11 +277,12 @@ async fn held_events_are_never_pruned_and_masked_ones_are_not_held() {
 
 #[tokio::test]
 async fn an_event_the_app_hangs_on_does_not_hold_up_the_others() {
-    let app = down_app();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let args = ["--redeliver", "10m", "--timeout", "1s"];
-    let bin = Binary::listen(&db, &format!("http://{app}"), &args);
+    let Down {
+        dir: _dir,
+        db,
+        app,
+        bin,
+    } = listen_to_a_down_app(&["--redeliver", "10m", "--timeout", "1s"]);
     for path in ["/poison", "/fine"] {
         let (status, _, _) = post(&bin.url(path), &[], b"{}".to_vec()).await;
         assert_eq!(status, 202);
@@ -350,10 +329,12 @@ async fn one_redeliverer_per_store() {
 
 #[tokio::test]
 async fn an_event_the_app_drops_is_given_up_without_holding_up_the_others() {
-    let app = down_app();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let bin = Binary::listen(&db, &format!("http://{app}"), &["--redeliver", "10m"]);
+    let Down {
+        dir: _dir,
+        db,
+        app,
+        bin,
+    } = listen_to_a_down_app(&["--redeliver", "10m"]);
     for path in ["/crash", "/fine"] {
         let (status, _, _) = post(&bin.url(path), &[], b"{}".to_vec()).await;
         assert_eq!(status, 202);
@@ -421,18 +402,15 @@ async fn accept_mode_owes_the_event_from_the_start_even_across_kill_9() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_event_is_said_in_show_and_when_listen_stops_or_starts_without_the_flag() {
-    let app = down_app();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let mut bin = Binary::listen(&db, &format!("http://{app}"), &["--redeliver", "10m"]);
+    let Down {
+        dir: _dir,
+        db,
+        app,
+        mut bin,
+    } = listen_to_a_down_app(&["--redeliver", "10m"]);
     let (status, _, _) = post(&bin.url("/a"), &[], b"{}".to_vec()).await;
     assert_eq!(status, 202);
-    let show = hooktap()
-        .args(["show", "1", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    let show = String::from_utf8_lossy(&show.stdout);
+    let show = ok_on(&db, &["show", "1"]);
     assert!(show.contains("held for redelivery since"), "{show}");
     // A graceful stop says what is still owed.
     let pid = bin.child.id().to_string();

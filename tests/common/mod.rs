@@ -242,6 +242,27 @@ pub fn hooktap() -> Command {
     cmd
 }
 
+/// Runs `hooktap ARGS --db DB` to the end.
+pub fn on_store(db: &Path, args: &[&str]) -> std::process::Output {
+    hooktap()
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("the hooktap binary runs")
+}
+
+/// [`on_store`], asserting success; its stdout.
+pub fn ok_on(db: &Path, args: &[&str]) -> String {
+    let out = on_store(db, args);
+    assert!(
+        out.status.success(),
+        "hooktap {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `listen --port 0 --no-tui --forward TARGET --db DB`: the arguments every test's `listen`
 /// starts from.
 pub fn listen_args(target: &str, db: &Path) -> Vec<String> {

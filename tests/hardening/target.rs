@@ -80,16 +80,7 @@ async fn target_dying_mid_request_gives_502_and_replay_recovers() {
         send(&c, &bin.url("/hooks/f2"), "next", Bytes::from_static(b"{}")).await,
         Some(200)
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hooktap"))
-        .args(["replay", &row.id.to_string(), "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::ok_on(&db, &["replay", &row.id.to_string()]);
     let seen = sink.seen.lock().unwrap().clone();
     let replayed = seen
         .iter()
