@@ -182,11 +182,7 @@ impl Capture {
         let redeliver = self.redeliver.clone().filter(|_| !masked);
         // In accept mode the sender hears 202 before the app has the Event: owed from the start.
         let owed = redeliver.is_some() && self.respond == Respond::Accept && rejected.is_none();
-        let inserted = match if owed {
-            self.writer.insert_held(event, Some(delivery)).await
-        } else {
-            self.writer.insert_event(event, Some(delivery)).await
-        } {
+        let inserted = match self.writer.insert(event, Some(delivery), owed).await {
             Ok(i) => i,
             Err(e) => {
                 // The Relay sent it again after a cut: stored (and forwarded) already.

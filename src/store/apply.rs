@@ -153,6 +153,13 @@ pub(super) fn start_delivery(
     insert_delivery(tx, event_id, d)
 }
 
+/// Holds Event `event_id` for redelivery from now (`listen --redeliver`).
+pub(super) fn hold(tx: &Transaction<'_>, event_id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE events SET held_since = ?1 WHERE id = ?2")?
+        .execute(params![crate::event::now_micros(), event_id])?;
+    Ok(())
+}
+
 /// Which Delivery finishes, and what it does to its Event.
 pub(super) struct Finish {
     pub id: i64,

@@ -123,11 +123,7 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> anyhow::Result<Done> {
                 packed.as_deref(),
             )?;
             if *hold {
-                tx.prepare_cached("UPDATE events SET held_since = ?1 WHERE id = ?2")?
-                    .execute(rusqlite::params![
-                        crate::event::now_micros(),
-                        inserted.event_id
-                    ])?;
+                apply::hold(tx, inserted.event_id)?;
             }
             Done::Inserted(inserted)
         }

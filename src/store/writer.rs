@@ -131,19 +131,12 @@ impl Writer {
         self.insert(event, delivery, false).await
     }
 
-    /// [`Writer::insert_event`], with the Event held for redelivery in the same commit: for a
-    /// sender answered `202` before the app has it (`--respond accept --redeliver`), so even a
-    /// `kill -9` before the first Delivery finishes leaves it owed to the app. The redeliverer
-    /// leaves it alone while that Delivery is pending; an answered Delivery releases it.
-    pub async fn insert_held(
-        &self,
-        event: Event,
-        delivery: Option<NewDelivery>,
-    ) -> anyhow::Result<Inserted> {
-        self.insert(event, delivery, true).await
-    }
-
-    async fn insert(
+    /// [`Writer::insert_event`], and with `hold`, the Event is held for redelivery in the
+    /// same commit: for a sender answered `202` before the app has it (`--respond accept
+    /// --redeliver`), so even a `kill -9` before the first Delivery finishes leaves it owed to
+    /// the app. The redeliverer leaves it alone while that Delivery is pending; an answered
+    /// Delivery releases it.
+    pub async fn insert(
         &self,
         event: Event,
         delivery: Option<NewDelivery>,
