@@ -53,7 +53,8 @@ pub fn held(reader: &Reader) -> anyhow::Result<std::collections::HashSet<i64>> {
     Ok(ids.collect::<Result<_, _>>()?)
 }
 
-/// Deletes `ids` in batches through the writer. Returns how many Events were deleted.
+/// Deletes `ids` in batches through the writer, except Events held for redelivery. Returns how
+/// many Events were deleted.
 pub async fn delete(writer: &Writer, ids: &[i64]) -> anyhow::Result<u64> {
     let mut deleted = 0;
     for chunk in ids.chunks(BATCH) {
@@ -61,7 +62,9 @@ pub async fn delete(writer: &Writer, ids: &[i64]) -> anyhow::Result<u64> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         writer
             .run(move |t| {
-                let mut stmt = t.prepare_cached("DELETE FROM events WHERE id = ?1")?;
+                // Held Events (`listen --redeliver`) are owed to the app: never deleted here.
+                let mut stmt =
+                    t.prepare_cached("DELETE FROM events WHERE id = ?1 AND held_since IS NULL")?;
                 let mut n = 0;
                 for id in chunk {
                     n += stmt.execute([id])? as u64;
