@@ -148,7 +148,10 @@ async fn run(mut setup: Setup, reader: Reader, woken: Arc<Notify>, shutdown: Can
                 give_up(
                     &setup,
                     id,
-                    &format!("the app did not take it within {}", human(setup.window)),
+                    &format!(
+                        "the app did not take it within {}",
+                        crate::forward::humantime(setup.window)
+                    ),
                 )
                 .await;
                 continue;
@@ -174,9 +177,10 @@ async fn run(mut setup: Setup, reader: Reader, woken: Arc<Notify>, shutdown: Can
                 _ = shutdown.cancelled() => return,
                 _ = woken.notified() => {}
                 _ = due => {}
+                // Only the wait for an unreachable app ends: an Event the app hung on keeps
+                // its own backoff.
                 back = app_answered(&mut setup.bus) => if back {
                     app_down = None;
-                    tries.values_mut().for_each(|t| t.next = None);
                 },
             }
             continue;
@@ -264,8 +268,4 @@ async fn give_up(setup: &Setup, id: i64, why: &str) {
     if let Err(e) = released {
         tracing::warn!("cannot release event #{id}: {e:#}");
     }
-}
-
-fn human(d: Duration) -> String {
-    crate::forward::humantime(d)
 }
