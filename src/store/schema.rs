@@ -99,9 +99,9 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
              ({VERSION}); upgrade hooktap"
         );
     }
-    let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-    if current == 0 && tables > 0 {
-        // Somebody else's database: adding a Store's tables to it would be a bad surprise.
+    // Checked again under the write lock (`connect` asked first, before any write): adding a
+    // Store's tables to somebody else's database would be a bad surprise.
+    if super::identify::identify(&tx)? == super::identify::Found::Foreign {
         anyhow::bail!(
             "this SQLite database is not a hooktap Store (it holds other tables); \
              pick another file with --db"
