@@ -33,6 +33,7 @@ pub mod redact;
 pub mod redeliver;
 pub mod replay;
 pub mod store;
+pub mod text;
 pub mod tls;
 pub mod trigger;
 pub mod tui;

@@ -11,6 +11,7 @@ use tokio::sync::broadcast::{
 use crate::config::format_size;
 use crate::event::DeliveryKind;
 use crate::store::{Change, EventSummary};
+use crate::text::{sanitize, to_json_string};
 
 /// How each Delivery is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +40,7 @@ pub async fn print(mut bus: broadcast::Receiver<Change>, format: Format) {
                             text_line(&summary, error.as_deref()) + "  (redelivery)"
                         }
                         Format::Text => text_line(&summary, error.as_deref()),
-                        Format::Json => summary.to_json(),
+                        Format::Json => to_json_string(&*summary),
                     };
                     if writeln!(out, "{line}").is_err() {
                         return;
@@ -86,14 +87,16 @@ pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
         .duration_us
         .map(|us| format!("{:.1} ms", us as f64 / 1000.0))
         .unwrap_or_default();
+    // Every field a sender wrote is shown on this one line, escaped (crate::text).
     let mut line = format!(
-        "{time}  {} {path}  {status}  {duration}  {}  #{}",
-        s.method,
+        "{time}  {} {}  {status}  {duration}  {}  #{}",
+        sanitize(&s.method),
+        sanitize(&path),
         format_size(s.body_size),
         s.id
     );
     if let Some(kind) = s.event_type.as_deref() {
-        line.push_str(&format!("  {} {kind}", s.provider));
+        line.push_str(&format!("  {} {}", sanitize(&s.provider), sanitize(kind)));
     }
     if let Some(first) = s.duplicate_of {
         line.push_str(&format!("  retry of #{first}"));
@@ -103,7 +106,7 @@ pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
         line.push_str("  signature invalid");
     }
     if let Some(e) = error {
-        line.push_str(&format!("  {e}"));
+        line.push_str(&format!("  {}", sanitize(e)));
     }
     line
 }
@@ -159,5 +162,19 @@ mod tests {
         let line = text_line(&s, Some(why));
         assert_eq!(line.matches("signature invalid").count(), 1, "{line}");
         assert!(line.ends_with(why), "{line}");
+    }
+
+    #[test]
+    fn a_hostile_field_stays_on_its_line_and_shows_its_escapes() {
+        let s = EventSummary {
+            path: "/h\x1b]0;pwn\x07".into(),
+            event_type: Some("opened\n$(touch /tmp/x)\u{202e}".into()),
+            ..summary()
+        };
+        let line = text_line(&s, Some("bad\r\nforged"));
+        assert!(!line.chars().any(crate::text::is_unsafe), "{line:?}");
+        assert!(line.contains("/h\\x1b]0;pwn\\x07?a=1"), "{line}");
+        assert!(line.contains("opened\\n$(touch /tmp/x)\\u202e"), "{line}");
+        assert!(line.ends_with("bad\\r\\nforged"), "{line}");
     }
 }

@@ -7,7 +7,14 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
+use std::fmt;
+
+use tracing::field::Field;
+use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::{FormatFields, Writer, debug_fn};
+
+use crate::text::sanitize;
 
 /// The file log lines go to instead of stderr, when set.
 static FILE: Mutex<Option<File>> = Mutex::new(None);
@@ -41,6 +48,22 @@ impl Write for Sink {
             None => std::io::stderr().flush(),
         }
     }
+}
+
+/// How a log line's fields are written: each value through [`crate::text::sanitize`], since a
+/// warning may quote what a sender sent (a path, a header): a log line stays one line and
+/// carries no terminal control from captured data.
+pub fn fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
+    debug_fn(
+        |writer: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug| {
+            let text = format!("{value:?}");
+            match field.name() {
+                "message" => write!(writer, "{}", sanitize(&text)),
+                name => write!(writer, "{name}={}", sanitize(&text)),
+            }
+        },
+    )
+    .delimited(" ")
 }
 
 /// Sends log lines to `path` (appended, `0600`) until the returned guard is dropped.

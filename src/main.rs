@@ -45,6 +45,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(hooktap::logs::Sink)
+        .fmt_fields(hooktap::logs::fields())
         // Colour only for a terminal: a log redirected to a file reads as plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -66,7 +67,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // An error may quote a file or a Store's data: one line, no terminal controls.
+            eprintln!("error: {}", hooktap::text::sanitize(&format!("{e:#}")));
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {

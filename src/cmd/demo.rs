@@ -256,7 +256,7 @@ async fn print(mut bus: broadcast::Receiver<Change>, json: bool) {
         match bus.recv().await {
             Ok(Change::Delivery { summary, error, .. }) => {
                 let line = if json {
-                    summary.to_json()
+                    crate::text::to_json_string(&*summary)
                 } else {
                     let mut line = lines::text_line(&summary, error.as_deref());
                     if let Some(s) = &summary.summary {

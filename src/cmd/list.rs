@@ -6,6 +6,7 @@ use crate::cmd::{DbArg, UsageError};
 use crate::config::format_size;
 use crate::filter::{self, Filter, Order, Page};
 use crate::store::{EventSummary, Reader};
+use crate::text::{sanitize, to_json_string};
 
 /// List captured Events that match a filter, newest first
 ///
@@ -57,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if args.json {
         for row in &rows {
-            writeln!(out, "{}", row.to_json())?;
+            writeln!(out, "{}", to_json_string(row))?;
         }
         return Ok(());
     }
@@ -124,7 +125,7 @@ impl Widths {
         Widths {
             time: time.clamp(12, 19),
             id: most(6, 20, &|s| id(s).len()),
-            method: most(6, 10, &|s| s.method.chars().count()),
+            method: most(6, 10, &|s| method(s).chars().count()),
             path: most(28, 40, &|s| path(s).chars().count()),
             kind: most(28, 40, &|s| kind(s).chars().count()),
             status: most(6, 12, &|s| status(s).chars().count()),
@@ -146,17 +147,23 @@ fn status(s: &EventSummary) -> String {
 }
 
 fn path(s: &EventSummary) -> String {
-    match &s.query {
+    let path = match &s.query {
         Some(q) => format!("{}?{q}", s.path),
         None => s.path.clone(),
-    }
+    };
+    sanitize(&path).into_owned()
 }
 
 fn kind(s: &EventSummary) -> String {
-    match &s.event_type {
+    let kind = match &s.event_type {
         Some(t) => format!("{} {t}", s.provider),
         None => s.provider.clone(),
-    }
+    };
+    sanitize(&kind).into_owned()
+}
+
+fn method(s: &EventSummary) -> String {
+    sanitize(&s.method).into_owned()
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org).
@@ -195,7 +202,7 @@ fn table_row(s: &EventSummary, time: &str, w: &Widths, colour: bool) -> String {
         "{:<tw$}  {:>iw$}{marks} {:<mw$} {:<pw$} {:<kw$} {} {:>9} {:>9}",
         time,
         id(s),
-        truncate(&s.method, w.method),
+        truncate(&method(s), w.method),
         truncate(&path(s), w.path),
         truncate(&kind(s), w.kind),
         paint_status(

@@ -16,6 +16,7 @@ use crate::forward::{Forwarder, Target};
 use crate::replay::schedule::{Pace, Schedule, Shape, Slot};
 use crate::replay::{self, Batch, Options};
 use crate::store::{Durability, Reader, Store};
+use crate::text::sanitize;
 
 mod tally;
 
@@ -214,15 +215,15 @@ fn dry_run(
                 out,
                 "would send #{} {} {} ({}){}{}",
                 slot.event_id,
-                plan.event.method,
-                plan.url(),
+                sanitize(&plan.event.method),
+                sanitize(&plan.url()),
                 format_size(plan.event.body.len() as u64),
                 if args.resign { ", re-signed" } else { "" },
                 when(&slot, shape)
             )?,
             Err(e) if schedule.len() > 1 => {
                 unsent += 1;
-                eprintln!("hooktap: cannot send: {e:#}");
+                eprintln!("hooktap: cannot send: {}", sanitize(&format!("{e:#}")));
             }
             Err(_) => return planned.map(|_| ()),
         }

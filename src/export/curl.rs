@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::event::{Delivery, Event};
 use crate::forward::is_hop_by_hop;
 use crate::store::EventSummary;
+use crate::text::{has_nul, is_clean_block, sanitize, shell_quote};
 
 /// Where the commands send when nothing else is known; `$HOOKTAP_TARGET` overrides it.
 const FALLBACK: &str = "http://localhost:3000";
@@ -18,47 +19,53 @@ pub fn last_target(event: &Event, deliveries: &[Delivery]) -> Option<String> {
     d.target.strip_suffix(&suffix).map(str::to_string)
 }
 
-/// Quotes `text` for a POSIX shell.
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-/// Bytes that are not UTF-8, for any POSIX shell: `"$(printf -- 'x-bin: \200')"` (printf turns
-/// the octal escapes back into the bytes; `--` in case the header name starts with `-`).
-fn quote_bytes(bytes: &[u8]) -> String {
-    let mut spec = String::new();
-    for &b in bytes {
+/// A Target URL as it may stand inside `"${HOOKTAP_TARGET:-...}"`: every character a shell
+/// would expand there (`$`, `` ` ``, `\\`, `"`, `}`), and anything that is not printable ASCII,
+/// percent-encoded. A URL's meaning is unchanged; a hostile recorded target stays inert.
+fn url_word(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
         match b {
-            b'%' => spec.push_str("%%"),
-            b'\\' => spec.push_str("\\\\"),
-            b'\'' => spec.push_str(r"'\''"),
-            b' '..=b'~' => spec.push(b as char),
-            _ => spec.push_str(&format!("\\{b:03o}")),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => out.push(b as char),
+            b'-' | b'.' | b'_' | b'~' | b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@' | b'!'
+            | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b'%' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
         }
     }
-    format!("\"$(printf -- '{spec}')\"")
+    out
 }
 
 /// The shell command that sends `event` to `target` (default `${HOOKTAP_TARGET}` or
 /// [`FALLBACK`]).
 pub fn command(s: &EventSummary, e: &Event, target: Option<&str>) -> String {
+    // The comment stays one line whatever the event type holds.
     let mut out = format!(
         "# event #{} {} {} {}\n",
         s.id,
         crate::event::format_time(s.received_at),
-        s.provider,
-        s.event_type.as_deref().unwrap_or("")
+        sanitize(&s.provider),
+        sanitize(s.event_type.as_deref().unwrap_or(""))
     );
+    let unsendable = has_nul(e.method.as_bytes())
+        || has_nul(e.path_and_query().as_bytes())
+        || e.headers
+            .iter()
+            .any(|(n, v)| has_nul(n.as_bytes()) || has_nul(v));
+    if unsendable {
+        out.push_str(
+            "# not sent: a NUL byte in its method, path or headers cannot be a curl argument\n\n",
+        );
+        return out;
+    }
     let base = format!(
         "\"${{HOOKTAP_TARGET:-{}}}\"",
-        target
-            .unwrap_or(FALLBACK)
-            .replace(['"', '$', '`', '\\'], "")
+        url_word(target.unwrap_or(FALLBACK))
     );
+    // `--path-as-is`: curl would squash `/../`; `-g`: it would expand `{a,b}` and `[1-9]`.
     let mut curl = format!(
-        "curl -sS -X {} {base}{}",
-        quote(&e.method),
-        quote(&e.path_and_query())
+        "curl -sS --path-as-is -g -X {} {base}{}",
+        shell_quote(e.method.as_bytes()),
+        shell_quote(e.path_and_query().as_bytes())
     );
     for (name, value) in e.headers.iter() {
         // curl writes these itself from the URL and the body.
@@ -69,12 +76,12 @@ pub fn command(s: &EventSummary, e: &Event, target: Option<&str>) -> String {
             continue;
         }
         curl.push_str(" \\\n  -H ");
-        match std::str::from_utf8(value) {
-            // `-H 'name;'` is how curl sends a header with an empty value.
-            Ok("") => curl.push_str(&quote(&format!("{name};"))),
-            Ok(text) => curl.push_str(&quote(&format!("{name}: {text}"))),
-            Err(_) => curl.push_str(&quote_bytes(&[name.as_bytes(), b": ", value].concat())),
-        }
+        // `-H 'name;'` is how curl sends a header with an empty value.
+        let line = match value.is_empty() {
+            true => [name.as_bytes(), b";"].concat(),
+            false => [name.as_bytes(), b": ", value].concat(),
+        };
+        curl.push_str(&shell_quote(&line));
     }
     if e.body.is_empty() {
         out.push_str(&curl);
@@ -83,7 +90,8 @@ pub fn command(s: &EventSummary, e: &Event, target: Option<&str>) -> String {
     }
     curl.push_str(" \\\n  --data-binary @-");
     match std::str::from_utf8(&e.body) {
-        Ok(text) if !text.contains('\0') => {
+        // A heredoc only for text a terminal shows as it is: `cat`ing the script is safe too.
+        Ok(text) if !text.contains('\0') && is_clean_block(text) => {
             let mut tag = "HOOKTAP_BODY".to_string();
             while text.lines().any(|l| l == tag) {
                 tag.push('_');
@@ -114,10 +122,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bytes_are_quoted_for_printf() {
+    fn a_url_keeps_its_meaning_and_loses_its_shell() {
         assert_eq!(
-            quote_bytes(b"-x: caf\xe9 100% a'b\\c"),
-            r#""$(printf -- '-x: caf\351 100%% a'\''b\\c')""#
+            url_word("http://h:3000/a?b=1&c=[x]#f"),
+            "http://h:3000/a?b=1&c=[x]#f"
+        );
+        assert_eq!(
+            url_word("http://h/}$(id)`x`\"\\ é"),
+            "http://h/%7D%24(id)%60x%60%22%5C%20%C3%A9"
         );
     }
 }

@@ -10,6 +10,7 @@ use crate::event::{Delivery, Event, HeaderList};
 use crate::filter::{Filter, Flow, Order, Page};
 use crate::record;
 use crate::store::{EventSummary, Reader};
+use crate::text::write_json;
 
 /// What an export writes.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,14 +120,14 @@ fn write_one(
 ) -> anyhow::Result<()> {
     match format {
         Format::Ndjson => {
-            serde_json::to_writer(&mut *out, &record::event_json(summary, event, deliveries))?;
+            write_json(&mut *out, &record::event_json(summary, event, deliveries))?;
             out.write_all(b"\n")?;
         }
         Format::Har => {
             if index > 0 {
                 out.write_all(b",\n")?;
             }
-            serde_json::to_writer(&mut *out, &har::entry(summary, event, deliveries))?;
+            write_json(&mut *out, &har::entry(summary, event, deliveries))?;
         }
         Format::Curl => {
             let target = options

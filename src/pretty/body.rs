@@ -42,13 +42,19 @@ pub fn render(headers: &HeaderList, body: &[u8]) -> Shown {
     let lines = match std::str::from_utf8(&bytes) {
         Ok(text) => match serde_json::from_str::<serde::de::IgnoredAny>(text) {
             Ok(_) if text.trim_start().starts_with(['{', '[']) => {
-                indent_json(text).lines().map(str::to_string).collect()
+                indent_json(text).lines().map(shown_line).collect()
             }
-            _ => text.lines().map(str::to_string).collect(),
+            _ => text.lines().map(shown_line).collect(),
         },
         Err(_) => hex_dump(&bytes),
     };
     Shown { lines, note }
+}
+
+/// One line of body text as a terminal may show it: tabs kept, every other control and
+/// bidirectional mark escaped (crate::text); `lines()` already split at `\n`.
+fn shown_line(line: &str) -> String {
+    crate::text::sanitize_block(line).into_owned()
 }
 
 /// Decodes a `Content-Encoding` of gzip, deflate or br; `None` when there is none (or another).

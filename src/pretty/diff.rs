@@ -7,6 +7,7 @@ use similar::TextDiff;
 
 use super::body;
 use crate::event::{Delivery, DeliveryKind, HeaderList};
+use crate::text::{sanitize, sanitize_block, sanitize_bytes};
 
 /// Response headers that differ on every answer and would only be noise.
 const IGNORED: &[&str] = &["date"];
@@ -59,14 +60,19 @@ pub fn write(out: &mut impl Write, a: &Delivery, b: &Delivery) -> std::io::Resul
     writeln!(
         out,
         "Delivery #{} ({}, {}) vs #{} ({}, {})",
-        a.id, a.kind, a.target, b.id, b.kind, b.target
+        a.id,
+        a.kind,
+        sanitize(&a.target),
+        b.id,
+        b.kind,
+        sanitize(&b.target)
     )?;
     let status = |d: &Delivery| match d.result.status {
         Some(s) => s.to_string(),
         None => format!(
             "{} ({})",
             d.result.outcome,
-            d.result.error.as_deref().unwrap_or("no answer")
+            sanitize(d.result.error.as_deref().unwrap_or("no answer"))
         ),
     };
     if ra.status == rb.status && ra.outcome == rb.outcome {
@@ -122,8 +128,8 @@ fn header_text(headers: &HeaderList) -> String {
         .map(|(n, v)| {
             format!(
                 "{}: {}\n",
-                n.to_ascii_lowercase(),
-                String::from_utf8_lossy(v)
+                sanitize(&n.to_ascii_lowercase()),
+                sanitize_bytes(v)
             )
         })
         .collect();
@@ -141,11 +147,12 @@ fn body_text(headers: &HeaderList, bytes: &[u8]) -> String {
         // Two answers that differ only in key order are the same answer.
         value.sort_all_objects();
         if let Ok(text) = serde_json::to_string_pretty(&value) {
-            return text + "\n";
+            return sanitize_block(&text).into_owned() + "\n";
         }
     }
     match String::from_utf8(decoded) {
-        Ok(mut text) => {
+        Ok(text) => {
+            let mut text = sanitize_block(&text).into_owned();
             if !text.ends_with('\n') {
                 text.push('\n');
             }

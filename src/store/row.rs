@@ -95,11 +95,6 @@ impl EventSummary {
             signature_detail: row.get(22)?,
         })
     }
-
-    /// The JSON line of `list --json` and `listen --json`.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
 }
 
 /// The columns [`event_from_row`] reads after the summary columns, from `bodies`.
@@ -226,10 +221,11 @@ mod tests {
     #[test]
     fn json_has_the_guide_shape() {
         let s = EventSummary::sample();
-        let keys: Vec<String> = match serde_json::from_str(&s.to_json()).unwrap() {
-            serde_json::Value::Object(map) => map.keys().cloned().collect(),
-            _ => unreachable!(),
-        };
+        let keys: Vec<String> =
+            match serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap() {
+                serde_json::Value::Object(map) => map.keys().cloned().collect(),
+                _ => unreachable!(),
+            };
         let want = vec![
             "id",
             "uid",
@@ -253,9 +249,14 @@ mod tests {
             "duration_ms",
         ];
         assert_eq!(keys, want, "the guide's order");
-        assert!(s.to_json().contains("\"duration_ms\":3.2"));
         assert!(
-            s.to_json()
+            serde_json::to_string(&s)
+                .unwrap()
+                .contains("\"duration_ms\":3.2")
+        );
+        assert!(
+            serde_json::to_string(&s)
+                .unwrap()
                 .contains("\"received_at\":\"2026-11-27T17:20:00.123456Z\"")
         );
     }

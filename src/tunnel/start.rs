@@ -196,7 +196,7 @@ pub async fn print_states(mut rx: watch::Receiver<TunnelState>, to_stdout: bool)
             let line = format!(
                 "{}  {}",
                 chrono::Local::now().format("%H:%M:%S%.3f"),
-                describe(&state)
+                crate::text::sanitize(&describe(&state))
             );
             let written = if to_stdout {
                 let mut out = std::io::stdout().lock();

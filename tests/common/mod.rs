@@ -293,9 +293,14 @@ impl Binary {
     /// Spawns `cmd` (some form of `listen`), keeps its stderr lines, and waits for its
     /// "listening on" line. Its stdout (one line per Delivery) is not kept: unread, a busy run
     /// would fill the pipe and stall it.
-    pub fn spawn(mut cmd: Command) -> Binary {
+    pub fn spawn(cmd: Command) -> Binary {
+        Binary::spawn_to(cmd, Stdio::null())
+    }
+
+    /// [`Binary::spawn`], with its stdout (the log lines) going to `stdout`.
+    pub fn spawn_to(mut cmd: Command, stdout: Stdio) -> Binary {
         let mut child = cmd
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .expect("start hooktap");

@@ -6,7 +6,8 @@
 //! Load: `load` (L1, L3, L4), `flood` (L5, L6), `soak` (ignored: 10 minutes through a Relay).
 //! Faults: `crash` (F1), `target` (F2, F3), `storage` (F8).
 //! Bad input: `framing` (B1-B4), `proxy` (B5), `tenants` (B6, B7), `tls` (B8),
-//! `mutation` (B11), `fidelity` (B12), `redaction` (B13), `regressions` (from the fuzzers).
+//! `mutation` (B11), `fidelity` (B12), `redaction` (B13), `hostile` (B14), `regressions` (from
+//! the fuzzers).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -21,6 +22,7 @@ mod crash;
 mod fidelity;
 mod flood;
 mod framing;
+mod hostile;
 mod load;
 mod mutation;
 mod proxy;

@@ -76,7 +76,8 @@ impl Tally {
                 if self.total == 1 {
                     self.only = Some(e);
                 } else {
-                    eprintln!("hooktap: not sent: {e:#}");
+                    let why = crate::text::sanitize(&format!("{e:#}")).into_owned();
+                    eprintln!("hooktap: not sent: {why}");
                 }
             }
         }

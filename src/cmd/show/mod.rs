@@ -9,6 +9,7 @@ use crate::event::{HeaderList, format_time};
 use crate::pretty::{body, diff};
 use crate::record;
 use crate::store::Reader;
+use crate::text::{sanitize, sanitize_bytes, sanitize_bytes_block, to_json_string};
 
 pub use crate::pretty::{hex_dump, indent_json};
 
@@ -69,16 +70,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let deliveries = reader.deliveries(args.id)?;
     let mut out = std::io::stdout().lock();
     if args.body {
-        out.write_all(&event.body)?;
+        // The exact bytes for a pipe or a file; a terminal gets them escaped (crate::text).
+        if crate::cmd::stdout_is_terminal() {
+            out.write_all(sanitize_bytes_block(&event.body).as_bytes())?;
+        } else {
+            out.write_all(&event.body)?;
+        }
         return Ok(out.flush()?);
     }
     if args.json {
-        writeln!(out, "{}", record::event_json(&summary, &event, &deliveries))?;
+        let record = record::event_json(&summary, &event, &deliveries);
+        writeln!(out, "{}", to_json_string(&record))?;
         return Ok(());
     }
     if args.headers {
         for (name, value) in event.headers.iter() {
-            writeln!(out, "{name}: {}", String::from_utf8_lossy(value))?;
+            writeln!(out, "{}: {}", sanitize(name), sanitize_bytes(value))?;
         }
         return Ok(());
     }
@@ -88,40 +95,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let colour = use_colour();
+    // Every field a sender or an imported file wrote goes through crate::text.
     writeln!(
         out,
         "Event #{}  {}  {}  ({})",
         summary.id,
-        summary.uid,
+        sanitize(&summary.uid),
         format_time(summary.received_at),
-        summary.ingress
+        sanitize(&summary.ingress)
     )?;
     writeln!(
         out,
         "{} {}  from {}  {}  sha256 {}",
-        event.method,
-        event.path_and_query(),
-        event.remote_addr.as_deref().unwrap_or("?"),
+        sanitize(&event.method),
+        sanitize(&event.path_and_query()),
+        sanitize(event.remote_addr.as_deref().unwrap_or("?")),
         format_size(summary.body_size),
-        summary.body_sha256
+        sanitize(&summary.body_sha256)
     )?;
-    write!(out, "Provider {}", summary.provider)?;
+    write!(out, "Provider {}", sanitize(&summary.provider))?;
     if let Some(t) = &summary.event_type {
-        write!(out, " {t}")?;
+        write!(out, " {}", sanitize(t))?;
     }
     if let Some(p) = &summary.provider_event_id {
-        write!(out, " ({p})")?;
+        write!(out, " ({})", sanitize(p))?;
     }
-    writeln!(out, "  signature {}", summary.signature)?;
+    writeln!(out, "  signature {}", sanitize(&summary.signature))?;
     if let Some(s) = &summary.summary {
-        writeln!(out, "{s}")?;
+        writeln!(out, "{}", sanitize(s))?;
     }
     if let Some(d) = summary.derived_from {
         writeln!(out, "Edited from event #{d}")?;
     }
     // Signature detail, provider retries, linked Events, payload drift.
     for note in crate::explain::notes(&reader, &summary, &event)? {
-        writeln!(out, "  {note}")?;
+        writeln!(out, "  {}", sanitize(&note))?;
     }
     writeln!(out, "\nRequest headers")?;
     print_headers(&mut out, &event.headers)?;
@@ -145,14 +153,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "\nDelivery #{} {} -> {}  {}  {} {}  {:.1} ms",
             d.id,
             d.kind,
-            d.target,
+            sanitize(&d.target),
             format_time(d.started_at),
             paint_status(&status, r.status, colour),
             r.outcome,
             r.duration_us as f64 / 1000.0
         )?;
         if let Some(e) = &r.error {
-            writeln!(out, "  error: {e}")?;
+            writeln!(out, "  error: {}", sanitize(e))?;
         }
         if r.status.is_some() {
             print_headers(&mut out, &r.headers)?;
@@ -164,7 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn print_headers(out: &mut impl Write, headers: &HeaderList) -> std::io::Result<()> {
     for (name, value) in headers.iter() {
-        writeln!(out, "  {name}: {}", String::from_utf8_lossy(value))?;
+        writeln!(out, "  {}: {}", sanitize(name), sanitize_bytes(value))?;
     }
     Ok(())
 }
@@ -172,7 +180,7 @@ fn print_headers(out: &mut impl Write, headers: &HeaderList) -> std::io::Result<
 fn print_body(out: &mut impl Write, headers: &HeaderList, bytes: &[u8]) -> std::io::Result<()> {
     let shown = body::render(headers, bytes);
     if let Some(note) = shown.note {
-        writeln!(out, "  ({note})")?;
+        writeln!(out, "  ({})", sanitize(&note))?;
     }
     for line in shown.lines {
         writeln!(out, "  {line}")?;

@@ -117,7 +117,9 @@ impl App {
         let style = if m.error { theme::ERROR } else { Style::new() };
         // One column of margin on every line, as the hints have.
         let width = (self.size.0 as usize).saturating_sub(1).max(1);
-        let mut lines: Vec<String> = crate::tui::text::wrap(vec![Line::raw(m.text.clone())], width)
+        // A message may quote an error that quotes a sender (crate::text).
+        let text = crate::text::sanitize(&m.text).into_owned();
+        let mut lines: Vec<String> = crate::tui::text::wrap(vec![Line::raw(text)], width)
             .iter()
             .map(|l| l.to_string())
             .collect();

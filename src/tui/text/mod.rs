@@ -6,6 +6,8 @@
 mod deliveries;
 mod wrap;
 
+use std::borrow::Cow;
+
 use ratatui::text::{Line, Span};
 
 use super::app::{Clock, Tab};
@@ -32,13 +34,26 @@ pub struct Selection<'a> {
 }
 
 /// The lines of `tab` for Event `d`.
+///
+/// Every span passes [`crate::text::sanitize`] here, the one place the detail pane's text is
+/// made: a header, a path or an error a sender wrote shows its controls as escapes.
 pub fn tab(d: &Detail, tab: Tab, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>> {
-    match tab {
+    let mut lines = match tab {
         Tab::Summary => summary(d, clock),
         Tab::Request => request(d),
         Tab::Response => response(d, sel, clock),
         Tab::Deliveries => deliveries(d, sel, clock),
+    };
+    for span in lines.iter_mut().flat_map(|l| l.spans.iter_mut()) {
+        // A body's tab is layout, not a threat: shown as spaces (ratatui drops the character).
+        if span.content.contains('\t') {
+            span.content = Cow::Owned(span.content.replace('\t', "    "));
+        }
+        if let Cow::Owned(clean) = crate::text::sanitize(&span.content) {
+            span.content = Cow::Owned(clean);
+        }
     }
+    lines
 }
 
 fn summary(d: &Detail, clock: &Clock) -> Vec<Line<'static>> {

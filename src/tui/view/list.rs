@@ -9,6 +9,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{cut, thousands};
 use crate::store::EventSummary;
+use crate::text::sanitize;
 use crate::tui::app::{App, Focus};
 use crate::tui::theme::{self, BAR, BOLD, DIM, ERROR, GOOD, SELECTED, SELECTED_IDLE, WARN};
 
@@ -203,7 +204,7 @@ fn path_text(r: &EventSummary, cols: Columns) -> String {
         path.push('?');
         path.push_str(q);
     }
-    path
+    sanitize(&path).into_owned()
 }
 
 fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns, widths: Widths) -> Row<'a> {
@@ -211,6 +212,7 @@ fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns, widths: Widths) -> Row
         Some(t) => format!("{} {t}", r.provider),
         None => r.provider.clone(),
     };
+    let what = sanitize(&what);
     let path = cut(&path_text(r, cols), widths.path as usize);
     let what = cut(&what, widths.what as usize);
     let status: String = theme::status_text(r.status, r.outcome.as_deref())
@@ -226,7 +228,7 @@ fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns, widths: Widths) -> Row
     }
     cells.push(Cell::from(Line::from(r.id.to_string()).right_aligned()));
     if cols.method {
-        cells.push(Cell::from(r.method.as_str()));
+        cells.push(Cell::from(sanitize(&r.method).into_owned()));
     }
     cells.push(Cell::from(path));
     cells.push(Cell::from(what));

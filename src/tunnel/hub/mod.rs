@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub use session::{Session, Slot};
 
+use crate::text::sanitize;
 use crate::tunnel::relay_store::{ChannelRow, RelayStore};
 
 /// What the Relay does with an Event when its Channel has no Agent.
@@ -88,6 +89,8 @@ pub fn say(channel: &str, message: &str) {
     use std::io::Write;
     let time = chrono::Local::now().format("%H:%M:%S%.3f");
     // A closed stdout must not take the Relay down.
+    // A message may quote what a sender or an Agent sent: one line, no terminal controls.
+    let (channel, message) = (sanitize(channel), sanitize(message));
     let _ = writeln!(std::io::stdout().lock(), "{time}  {channel}  {message}");
 }
 
