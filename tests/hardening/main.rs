@@ -7,6 +7,7 @@
 //! Faults: `crash` (F1), `target` (F2, F3), `storage` (F8).
 //! Bad input: `framing` (B1-B4), `proxy` (B5), `tenants` (B6, B7), `tls` (B8),
 //! `mutation` (B11), `fidelity` (B12), `redaction` (B13), `regressions` (from the fuzzers).
+//! Files: `files` (private modes of every file hooktap creates), `export_out` (`export -o`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -18,7 +19,9 @@ mod harness;
 mod web;
 
 mod crash;
+mod export_out;
 mod fidelity;
+mod files;
 mod flood;
 mod framing;
 mod load;
