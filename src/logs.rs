@@ -1,9 +1,8 @@
 //! Where log lines (tracing) go: stderr, or a file while a terminal UI owns the screen, so a
 //! warning never scribbles over it. `main` installs [`Sink`]; the TUI calls [`to_file`].
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -68,14 +67,8 @@ pub fn fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
 
 /// Sends log lines to `path` (appended, `0600`) until the returned guard is dropped.
 pub fn to_file(path: &Path) -> std::io::Result<Redirect> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?;
+    crate::store::files::create_parent(path)?;
+    let file = crate::store::files::append_private_file(path)?;
     *FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
     Ok(Redirect(()))
 }
@@ -123,5 +116,22 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&path).unwrap(), " WARN hello\n");
         assert!(FILE.lock().unwrap().is_none());
+    }
+
+    /// The log file and the folders made for it are private: `0700` and `0600`, and a log file
+    /// left wider by an older hooktap is narrowed when opened.
+    #[test]
+    fn the_log_file_and_its_folder_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/hooktap/hooktap.log");
+        drop(to_file(&path).unwrap());
+        assert_eq!(mode(&dir.path().join("data")), 0o700);
+        assert_eq!(mode(&dir.path().join("data/hooktap")), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(to_file(&path).unwrap());
+        assert_eq!(mode(&path), 0o600);
     }
 }

@@ -4,8 +4,6 @@
 use std::io::BufWriter;
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use crate::cmd::list::parse_filter;
 use crate::cmd::{DbArg, UsageError};
 use crate::export::{self, Format, Options};
@@ -29,7 +27,9 @@ pub struct Args {
     /// Output format
     #[arg(long, short = 'f', value_enum)]
     pub format: Format,
-    /// Write to this file instead of stdout (written whole or not at all)
+    /// Write to this file instead of stdout (`-`): written whole or not at all, a new file
+    /// `0600`, an existing one keeps its mode (at most `0600` with --include-secrets); a
+    /// folder, a device or a symlink is refused
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Keep signature and authorization headers instead of masking them
@@ -57,49 +57,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         include_secrets: args.include_secrets,
         target: args.to.map(|t| t.as_str().to_string()),
     };
-    let Some(path) = args.output else {
-        let mut out = BufWriter::new(std::io::stdout().lock());
-        export::export(&reader, &filter, args.format, &options, &mut out)?;
-        return Ok(());
-    };
-    // Write beside the target and rename at the end, so a failed export leaves no half file.
-    let mut partial = path.clone().into_os_string();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    let file = std::fs::File::create(&partial).map_err(|e| create_error(&path, e))?;
-    let mut out = BufWriter::new(file);
-    let result = export::export(&reader, &filter, args.format, &options, &mut out).and_then(|n| {
-        Ok(out
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .sync_all()
-            .map(|_| n)?)
-    });
-    let count = match result {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e.context(format!("cannot write {}", path.display())));
+    let write =
+        |out: &mut dyn std::io::Write| export::export(&reader, &filter, args.format, &options, out);
+    let path = match args.output {
+        Some(path) if path.as_os_str() != "-" => path,
+        _ => {
+            write(&mut BufWriter::new(std::io::stdout().lock()))?;
+            return Ok(());
         }
     };
-    std::fs::rename(&partial, &path)
-        .with_context(|| format!("cannot move the export into place at {}", path.display()))?;
+    let count = export::file::write_file(&path, args.include_secrets, write)?;
     eprintln!("exported {count} event(s) to {}", path.display());
     Ok(())
-}
-
-/// Why `path` cannot be created, named as the user gave it (not the `.partial` beside it).
-fn create_error(path: &std::path::Path, e: std::io::Error) -> anyhow::Error {
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    if !folder.is_dir() {
-        return anyhow::anyhow!(
-            "cannot write {}: the folder {} does not exist",
-            path.display(),
-            folder.display()
-        );
-    }
-    anyhow::Error::new(e).context(format!("cannot create {}", path.display()))
 }

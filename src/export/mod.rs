@@ -2,6 +2,7 @@
 //! or curl commands, one Event at a time so memory stays flat however large the Store.
 
 pub mod curl;
+pub mod file;
 mod har;
 
 use std::io::Write;

@@ -5,14 +5,13 @@ mod apply;
 pub mod body;
 pub(crate) mod checkpoint;
 pub mod drift;
+pub mod files;
 mod group;
 mod identify;
 mod row;
 mod schema;
 mod writer;
 
-use std::fs::{DirBuilder, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,38 +149,13 @@ impl Store {
 /// pragmas and migrates.
 fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
     let hint = "check the path and its permissions, or pick another with --db";
-    if let Some(dir) = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-    {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        files::create_parent(path)
             .with_context(|| format!("cannot create the folder {}: {hint}", dir.display()))?;
     }
     // SQLite gives -wal and -shm the mode of the database file, so 0600 here covers all three.
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => {}
-        // An empty file made beforehand (`touch`, `mktemp`) becomes a Store: private like one
-        // (not through a symlink: the file it points to is not ours to change).
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            if std::fs::symlink_metadata(path)
-                .is_ok_and(|m| m.file_type().is_file() && m.len() == 0)
-            {
-                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-            }
-        }
-        Err(e) => {
-            return Err(e)
-                .with_context(|| format!("cannot create the Store {}: {hint}", path.display()));
-        }
-    }
+    files::create_db_file(path)
+        .with_context(|| format!("cannot create the Store {}: {hint}", path.display()))?;
     let plain = || -> rusqlite::Result<(Connection, Found)> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -198,6 +172,12 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
              pick another file with --db",
             path.display()
         );
+    }
+    if found == Found::Empty {
+        // A file made beforehand (`touch`, `mktemp`, an empty SQLite database, through a
+        // symlink or not) is about to hold captures: private like any Store.
+        files::make_private(path)
+            .with_context(|| format!("cannot make the Store {} private (0600)", path.display()))?;
     }
     let open = move || -> rusqlite::Result<Connection> {
         conn.set_prepared_statement_cache_capacity(64);

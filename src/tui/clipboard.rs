@@ -1,9 +1,7 @@
 //! Copying (`c` curl, `y` body): to the clipboard through the terminal (OSC 52), and always to a
 //! file in the data folder, because a terminal that ignores OSC 52 cannot tell us so.
 
-use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -44,17 +42,9 @@ fn osc52_here() -> bool {
 /// Saves `clip` under `dir/copies/` (folder `0700`, file `0600`) and returns the path.
 pub fn save(clip: &Clip, dir: &Path) -> std::io::Result<PathBuf> {
     let folder = dir.join("copies");
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&folder)?;
+    crate::store::files::create_dir(&folder)?;
     let path = folder.join(&clip.file_name);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)?;
+    let mut file = crate::store::files::create_private_file(&path)?;
     file.write_all(&clip.bytes)?;
     Ok(path)
 }
@@ -134,7 +124,17 @@ mod tests {
         assert!(message.contains("saved body of #1 to"), "{message}");
         assert_eq!(std::fs::read(&path).unwrap(), vec![0xff, 0x00]);
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("copies")), 0o700);
+        // A copy left readable by others (an older hooktap, a umask) is narrowed when rewritten.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let fresh = dir.path().join("new/hooktap");
+        save(&clip, &fresh).unwrap();
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        assert_eq!(mode(&fresh), 0o700);
+        assert_eq!(mode(&fresh.join("copies")), 0o700);
+        save(&clip, dir.path()).unwrap();
+        assert_eq!(mode(&path), 0o600);
     }
 }

@@ -48,23 +48,19 @@ pub struct ChannelRow {
 
 /// Opens (creating if needed, folder `0700`, file `0600`) the Relay's database.
 pub fn open(path: &Path) -> anyhow::Result<Connection> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use crate::store::files;
     let hint = "check the path and its permissions, or pick another with --db";
-    if let Some(dir) = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-    {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        files::create_parent(path)
             .with_context(|| format!("cannot create the folder {}: {hint}", dir.display()))?;
     }
-    let _ = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
+    // SQLite gives -wal and -shm the mode of the database file, so 0600 here covers all three.
+    files::create_db_file(path).with_context(|| {
+        format!(
+            "cannot create the relay database {}: {hint}",
+            path.display()
+        )
+    })?;
     let setup = || -> rusqlite::Result<Connection> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;

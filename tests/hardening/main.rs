@@ -8,6 +8,7 @@
 //! Bad input: `framing` (B1-B4), `proxy` (B5), `tenants` (B6, B7), `tls` (B8),
 //! `mutation` (B11), `fidelity` (B12), `redaction` (B13), `hostile` (B14), `regressions` (from
 //! the fuzzers).
+//! Files: `files` (private modes of every file hooktap creates), `export_out` (`export -o`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -19,7 +20,9 @@ mod harness;
 mod web;
 
 mod crash;
+mod export_out;
 mod fidelity;
+mod files;
 mod flood;
 mod framing;
 mod hostile;
