@@ -66,6 +66,62 @@ pub fn unpack(stored: Vec<u8>, encoding: Option<&str>) -> Result<Vec<u8>, Damage
     }
 }
 
+/// The first `max` bytes of the body an LZ4 block after its length (`stored`, or only its
+/// start: enough when it holds `max + max / 64 + 64` bytes after the length) decodes to: a
+/// screen showing the start of a huge body decodes that much, not all of it.
+pub fn unpack_prefix(stored: &[u8], max: usize) -> Result<Vec<u8>, Damaged> {
+    let size = stored
+        .first_chunk::<4>()
+        .map(|b| u32::from_le_bytes(*b) as usize)
+        .ok_or(Damaged::Lz4)?;
+    let want = size.min(max);
+    let mut out: Vec<u8> = Vec::with_capacity(want);
+    let mut i = 4;
+    let byte = |i: &mut usize| -> Result<usize, Damaged> {
+        let b = *stored.get(*i).ok_or(Damaged::Lz4)?;
+        *i += 1;
+        Ok(usize::from(b))
+    };
+    let length = |i: &mut usize, mut n: usize| -> Result<usize, Damaged> {
+        if n == 15 {
+            loop {
+                let b = byte(i)?;
+                n += b;
+                if b != 255 {
+                    break;
+                }
+            }
+        }
+        Ok(n)
+    };
+    while out.len() < want && i < stored.len() {
+        let token = byte(&mut i)?;
+        let literals = length(&mut i, token >> 4)?;
+        let end = (i + literals).min(stored.len());
+        let take = (end - i).min(want - out.len());
+        out.extend_from_slice(&stored[i..i + take]);
+        i = end;
+        if out.len() >= want || i >= stored.len() {
+            break;
+        }
+        let offset = byte(&mut i)? | byte(&mut i)? << 8;
+        if offset == 0 || offset > out.len() {
+            return Err(Damaged::Lz4);
+        }
+        let mut left = length(&mut i, token & 15)? + 4;
+        while left > 0 && out.len() < want {
+            let from = out.len() - offset;
+            let n = left.min(offset).min(want - out.len());
+            out.extend_from_within(from..from + n);
+            left -= n;
+        }
+    }
+    if out.len() != want {
+        return Err(Damaged::Size(size as u64));
+    }
+    Ok(out)
+}
+
 /// A stored body that cannot be read back; callers say whose ("the body of Event #5 ...").
 #[derive(Debug, thiserror::Error)]
 pub enum Damaged {
@@ -163,5 +219,24 @@ mod tests {
         assert!(unpack(huge, Some(LZ4)).is_err());
         let err = unpack(packed, Some("zstd")).unwrap_err();
         assert!(err.to_string().contains("upgrade hooktap"), "{err}");
+    }
+
+    #[test]
+    fn a_prefix_is_the_start_of_the_whole_even_from_the_start_of_the_block() {
+        let body = json(4000);
+        let packed = pack(&body).unwrap();
+        for max in [0, 1, 100, 4096, body.len() / 2, body.len(), body.len() + 9] {
+            let want = &body[..max.min(body.len())];
+            assert_eq!(unpack_prefix(&packed, max).unwrap(), want, "max {max}");
+            let start = &packed[..packed.len().min(4 + max + max / 64 + 64)];
+            assert_eq!(unpack_prefix(start, max).unwrap(), want, "max {max}, cut");
+        }
+        // Damaged blocks are errors, never panics.
+        assert!(unpack_prefix(&packed[..3], 10).is_err());
+        let mut bad = packed.clone();
+        bad[5] = 0xff;
+        bad[6] = 0xff;
+        let _ = unpack_prefix(&bad, body.len());
+        assert!(unpack_prefix(&packed[..packed.len() / 2], body.len()).is_err());
     }
 }

@@ -8,6 +8,7 @@ pub mod drift;
 pub mod files;
 mod group;
 mod identify;
+mod prefix;
 mod row;
 mod schema;
 mod writer;
@@ -22,7 +23,7 @@ use tokio::sync::broadcast;
 
 pub use row::{
     DELIVERY_COLUMNS, EVENT_EXTRA_COLUMNS, EVENT_FROM, EventSummary, SUMMARY_COLUMNS,
-    delivery_from_row, event_from_row,
+    delivery_from_row, event_from_row, event_of,
 };
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use writer::{DuplicateUid, Inserted, NewDelivery, Writer};

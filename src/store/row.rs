@@ -115,7 +115,14 @@ pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> 
     if body.len() as u64 != summary.body_size {
         return Err(damaged(whose(), &Damaged::Size(summary.body_size)));
     }
-    let event = Event {
+    let headers = HeaderList::decode(&headers).unwrap_or_default();
+    let event = event_of(&summary, headers, Bytes::from(body));
+    Ok((summary, event))
+}
+
+/// The [`Event`] a summary row describes, with its `headers` and `body`.
+pub fn event_of(summary: &EventSummary, headers: HeaderList, body: Bytes) -> Event {
+    Event {
         uid: summary.uid.clone(),
         received_at: summary.received_at,
         ingress: Ingress::parse(&summary.ingress).unwrap_or(Ingress::Local),
@@ -123,8 +130,8 @@ pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> 
         path: summary.path.clone(),
         query: summary.query.clone(),
         remote_addr: summary.remote_addr.clone(),
-        headers: HeaderList::decode(&headers).unwrap_or_default(),
-        body: Bytes::from(body),
+        headers,
+        body,
         class: Classification {
             provider: summary.provider.clone(),
             event_type: summary.event_type.clone(),
@@ -134,8 +141,7 @@ pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> 
             signature_detail: summary.signature_detail.clone(),
         },
         derived_from: summary.derived_from,
-    };
-    Ok((summary, event))
+    }
 }
 
 /// A body that cannot be read back, saying whose it is; SQLite's words for that kind of trouble

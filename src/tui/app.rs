@@ -5,13 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ratatui::text::Line;
-
 pub use super::clock::Clock;
 use super::data::{CopyWhat, Detail, Job, Query, Reply};
 use super::input::Input;
 use super::keymap::{Action, Context, Press};
-use super::layout::{self, Areas, Pane, Shape};
+use super::layout::{self, Areas, Pane as Region, Shape};
+use super::text::Pane;
 use super::window::{Load, Window};
 use crate::event::Micros;
 use crate::filter::{self, Filter, FilterError};
@@ -99,9 +98,9 @@ pub struct App {
     pub detail: Option<Detail>,
     /// Bumped when the selected Event changes in the Store, so it is loaded again.
     pub detail_version: u64,
-    /// The current tab's text, wrapped to the pane.
-    pub detail_lines: Vec<Line<'static>>,
-    /// The first line of `detail_lines` on screen.
+    /// The current tab's text, wrapped to the pane (a large body as a window over it).
+    pub detail_text: Pane,
+    /// The first line of `detail_text` on screen.
     pub scroll: usize,
     /// The Delivery the Response tab shows (index into `detail.deliveries`; `None`: latest).
     pub delivery: Option<usize>,
@@ -146,7 +145,7 @@ impl App {
             searching: None,
             detail: None,
             detail_version: 0,
-            detail_lines: Vec::new(),
+            detail_text: Pane::default(),
             scroll: 0,
             delivery: None,
             mark: None,
@@ -239,8 +238,8 @@ impl App {
             Msg::Wheel { up, column, row } => {
                 let step = if up { -WHEEL } else { WHEEL };
                 match self.areas().pane_at(column, row) {
-                    Some(Pane::List) => self.move_list(step),
-                    Some(Pane::Detail) => {
+                    Some(Region::List) => self.move_list(step),
+                    Some(Region::Detail) => {
                         self.scroll_by(step);
                         None
                     }

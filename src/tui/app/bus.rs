@@ -198,7 +198,7 @@ impl App {
     }
 
     pub(super) fn max_scroll(&self) -> usize {
-        self.detail_lines
+        self.detail_text
             .len()
             .saturating_sub(self.areas().detail_rows())
     }
@@ -263,7 +263,7 @@ impl App {
     /// Rebuilds the detail pane's text for the current tab and width.
     pub(super) fn rebuild(&mut self) {
         let width = self.areas().detail.width as usize;
-        self.detail_lines = match &self.detail {
+        let (lines, body) = match &self.detail {
             Some(d) => {
                 let sel = text::Selection {
                     delivery: self.delivery_index(),
@@ -271,10 +271,19 @@ impl App {
                     diff: self.diff.as_deref(),
                     width,
                 };
-                text::wrap(text::tab(d, self.tab, &sel, &self.clock), width)
+                text::tab(d, self.tab, &sel, &self.clock)
             }
-            None => Vec::new(),
+            None => (Vec::new(), None),
         };
+        // A large body's rows are indexed once per width (one pass over it), not per rebuild.
+        let body = body.map(|t| {
+            let rows = match self.detail_text.body() {
+                Some((old, rows)) if old.same(&t) && rows.width() == width.max(1) => rows.clone(),
+                _ => t.rows(width),
+            };
+            (t, rows)
+        });
+        self.detail_text = text::Pane::new(text::wrap(lines, width), body);
         self.scroll = self.scroll.min(self.max_scroll());
     }
 }

@@ -6,13 +6,15 @@ use std::sync::mpsc;
 use tokio::sync::mpsc::Sender;
 
 use super::{Clip, CopyWhat, Detail, Job, Reply, Sending};
+use crate::config::format_size;
 use crate::event::Event;
-use crate::pretty::{self, Shown};
 use crate::replay;
 use crate::store::Reader;
+use crate::tui::text::body::{self, PRETTY_MAX};
 
-/// The most body lines shown in the detail pane.
-const MAX_BODY_LINES: usize = 20_000;
+/// The most request body read for the detail pane: more than `listen` takes (25 MiB), so only an
+/// imported giant is cut, and the pane then says how to get all of it.
+pub const MAX_LOADED: usize = 32 << 20;
 
 pub(super) fn run(reader: Reader, rx: mpsc::Receiver<Job>, out: Sender<Reply>, sending: Sending) {
     while let Ok(first) = rx.recv() {
@@ -172,17 +174,30 @@ fn spawn_send(
     });
 }
 
-/// Event `id` with its Deliveries, notes and bodies rendered; `None` if it is gone.
+/// Event `id` with its Deliveries, notes and bodies ready to show; `None` if it is gone. A
+/// large request body is read once (at most [`MAX_LOADED`] of it) and shown as a window.
 pub fn load_detail(reader: &Reader, id: i64, version: u64) -> anyhow::Result<Option<Detail>> {
-    let Some((summary, event)) = reader.event(id)? else {
+    let loaded = match reader.summary(id)? {
+        Some(s) if s.body_size > PRETTY_MAX as u64 => reader.event_prefix(id, MAX_LOADED)?,
+        Some(_) => reader.event(id)?,
+        None => None,
+    };
+    let Some((summary, event)) = loaded else {
         return Ok(None);
     };
+    let cut = ((event.body.len() as u64) < summary.body_size).then(|| {
+        format!(
+            "body is {}: showing the first {}; `hooktap show {id} --body` writes it all",
+            format_size(summary.body_size),
+            format_size(event.body.len() as u64)
+        )
+    });
     let deliveries = reader.deliveries(id)?;
     let notes = crate::explain::notes(reader, &summary, &event)?;
-    let request = capped(pretty::render(&event.headers, &event.body));
+    let request = body::prepare(&event.headers, event.body.clone(), cut);
     let responses = deliveries
         .iter()
-        .map(|d| capped(pretty::render(&d.result.headers, &d.result.body)))
+        .map(|d| body::prepare(&d.result.headers, d.result.body.clone(), None))
         .collect();
     Ok(Some(Detail {
         version,
@@ -193,16 +208,4 @@ pub fn load_detail(reader: &Reader, id: i64, version: u64) -> anyhow::Result<Opt
         request,
         responses,
     }))
-}
-
-/// Keeps a rendered body to [`MAX_BODY_LINES`], saying so.
-fn capped(mut shown: Shown) -> Shown {
-    if shown.lines.len() > MAX_BODY_LINES {
-        let more = shown.lines.len() - MAX_BODY_LINES;
-        shown.lines.truncate(MAX_BODY_LINES);
-        shown
-            .lines
-            .push(format!("… {more} more lines (y copies the whole body)"));
-    }
-    shown
 }

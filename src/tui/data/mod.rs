@@ -17,8 +17,8 @@ use super::window::Load;
 use crate::event::{Delivery, Event};
 use crate::filter::Filter;
 use crate::forward::{Forwarder, Target};
-use crate::pretty::Shown;
 use crate::store::{EventSummary, Reader, Writer};
+use crate::tui::text::body::Body;
 
 pub use jobs::{copy, load_detail};
 pub use list::fetch;
@@ -93,16 +93,17 @@ pub struct Detail {
     pub version: u64,
     /// The Event's row.
     pub summary: EventSummary,
-    /// The Event in full: headers and body.
+    /// The Event: headers, and its body (only its start when that is over
+    /// [`MAX_LOADED`](jobs::MAX_LOADED)).
     pub event: Event,
     /// Every Delivery, oldest first.
     pub deliveries: Vec<Delivery>,
     /// What hooktap noticed (`explain::notes`).
     pub notes: Vec<String>,
-    /// The request body for people.
-    pub request: Shown,
+    /// The request body for people (a large one shares `event.body`'s bytes).
+    pub request: Body,
     /// Each Delivery's response body for people, in the order of `deliveries`.
-    pub responses: Vec<Shown>,
+    pub responses: Vec<Body>,
 }
 
 /// Something to copy: to the clipboard (when text) and to a file in the data folder.

@@ -77,7 +77,7 @@ fn enter_tab_and_numbers_switch_panes_and_tabs() {
     f.press(&mut app, KeyCode::Char('G'));
     assert_eq!(
         app.scroll,
-        app.detail_lines.len() - app.areas().detail_rows()
+        app.detail_text.len() - app.areas().detail_rows()
     );
     f.press(&mut app, KeyCode::Char('g'));
     assert_eq!(app.scroll, 0);
@@ -341,7 +341,9 @@ fn diff_and_mark_compare_deliveries() {
     // The Response tab shows the picked Delivery.
     f.press(&mut app, KeyCode::Char('3'));
     assert!(
-        app.detail_lines[0]
+        app.detail_text
+            .line(0)
+            .unwrap()
             .to_string()
             .starts_with("Delivery #8 (replay) 3 of 3")
     );
@@ -388,7 +390,7 @@ fn wheel_scrolls_the_pane_under_the_mouse_and_resize_relayouts() {
     app.update(wheel(false, detail));
     assert_eq!(
         app.scroll,
-        3.min(app.detail_lines.len() - app.areas().detail_rows())
+        3.min(app.detail_text.len() - app.areas().detail_rows())
     );
     app.update(wheel(true, detail));
     assert_eq!(app.scroll, 0);

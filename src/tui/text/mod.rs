@@ -1,9 +1,12 @@
 //! The detail pane's text, tab by tab, built from a loaded Event: Summary (what it means and
 //! what hooktap noticed), Request (headers in order, body), Response (one Delivery) and
 //! Deliveries (every attempt, and the diff of two). Pure: the app builds it when the Event, the
-//! tab or the width changes, and the view only slices it.
+//! tab or the width changes, and the view only slices it. A large body is not made into lines
+//! here: it comes back beside them, to be shown as a window ([`Pane`]).
 
+pub mod body;
 mod deliveries;
+mod pane;
 mod wrap;
 
 use std::borrow::Cow;
@@ -12,12 +15,12 @@ use ratatui::text::{Line, Span};
 
 use super::app::{Clock, Tab};
 use super::data::Detail;
-use super::json;
 use super::theme::{self, BOLD, DIM, ERROR, GOOD, HEADER_NAME};
 use crate::config::format_size;
 use crate::event::{Delivery, HeaderList};
-use crate::pretty::Shown;
+use body::{Body, Text};
 use deliveries::deliveries;
+pub use pane::Pane;
 pub use wrap::wrap;
 
 /// Which Deliveries the tabs point at.
@@ -33,27 +36,38 @@ pub struct Selection<'a> {
     pub width: usize,
 }
 
-/// The lines of `tab` for Event `d`.
+/// The lines of `tab` for Event `d`, and the large body that follows them, if any.
 ///
 /// Every span passes [`crate::text::sanitize`] here, the one place the detail pane's text is
-/// made: a header, a path or an error a sender wrote shows its controls as escapes.
-pub fn tab(d: &Detail, tab: Tab, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>> {
-    let mut lines = match tab {
-        Tab::Summary => summary(d, clock),
+/// made: a header, a path or an error a sender wrote shows its controls as escapes (a large
+/// body's rows pass it in [`body::line`]).
+pub fn tab(
+    d: &Detail,
+    tab: Tab,
+    sel: &Selection<'_>,
+    clock: &Clock,
+) -> (Vec<Line<'static>>, Option<Text>) {
+    let (mut lines, large) = match tab {
+        Tab::Summary => (summary(d, clock), None),
         Tab::Request => request(d),
         Tab::Response => response(d, sel, clock),
-        Tab::Deliveries => deliveries(d, sel, clock),
+        Tab::Deliveries => (deliveries(d, sel, clock), None),
     };
     for span in lines.iter_mut().flat_map(|l| l.spans.iter_mut()) {
-        // A body's tab is layout, not a threat: shown as spaces (ratatui drops the character).
-        if span.content.contains('\t') {
-            span.content = Cow::Owned(span.content.replace('\t', "    "));
-        }
-        if let Cow::Owned(clean) = crate::text::sanitize(&span.content) {
-            span.content = Cow::Owned(clean);
-        }
+        clean(span);
     }
-    lines
+    (lines, large)
+}
+
+/// Makes one span safe to show: tabs as spaces (layout, not a threat; ratatui would drop the
+/// character), every other control or bidirectional mark as its escape.
+pub(crate) fn clean(span: &mut Span<'static>) {
+    if span.content.contains('\t') {
+        span.content = Cow::Owned(span.content.replace('\t', "    "));
+    }
+    if let Cow::Owned(clean) = crate::text::sanitize(&span.content) {
+        span.content = Cow::Owned(clean);
+    }
 }
 
 fn summary(d: &Detail, clock: &Clock) -> Vec<Line<'static>> {
@@ -166,44 +180,50 @@ fn headers(out: &mut Vec<Line<'static>>, headers: &HeaderList) {
     }
 }
 
-fn body(out: &mut Vec<Line<'static>>, shown: &Shown, json_like: bool) {
-    if let Some(note) = &shown.note {
-        out.push(Line::styled(format!("({note})"), DIM));
-    }
-    for line in &shown.lines {
-        if json_like {
-            out.push(Line::from(json::spans(line)));
-        } else {
-            out.push(Line::raw(line.clone()));
+/// Adds a rendered body to `out`; a large one is handed back, after its notes.
+fn body(out: &mut Vec<Line<'static>>, body: &Body) -> Option<Text> {
+    match body {
+        Body::Lines(shown) => {
+            if let Some(note) = &shown.note {
+                out.push(Line::styled(format!("({note})"), DIM));
+            }
+            let json_like = is_json(&shown.lines);
+            out.extend(shown.lines.iter().map(|l| body::line(l, json_like)));
+            None
+        }
+        Body::Text(text) => {
+            out.extend(
+                text.notes
+                    .iter()
+                    .map(|n| Line::styled(format!("({n})"), DIM)),
+            );
+            Some(text.clone())
         }
     }
 }
 
 /// Whether rendered body lines are indented JSON (they then get colours).
-fn is_json(shown: &Shown) -> bool {
-    shown
-        .lines
+fn is_json(lines: &[String]) -> bool {
+    lines
         .first()
         .is_some_and(|l| l == "{" || l == "[" || l.starts_with("{}") || l.starts_with("[]"))
 }
 
-fn request(d: &Detail) -> Vec<Line<'static>> {
+fn request(d: &Detail) -> (Vec<Line<'static>>, Option<Text>) {
     let mut out = vec![Line::styled(
         format!("{} {} HTTP/1.1", d.event.method, d.event.path_and_query()),
         BOLD,
     )];
     headers(&mut out, &d.event.headers);
     out.push(Line::default());
-    body(&mut out, &d.request, is_json(&d.request));
-    out
+    let text = body(&mut out, &d.request);
+    (out, text)
 }
 
-fn response(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>> {
+fn response(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> (Vec<Line<'static>>, Option<Text>) {
     let Some(i) = sel.delivery.filter(|i| *i < d.deliveries.len()) else {
-        return vec![Line::styled(
-            "No Delivery yet: r sends this Event to its Target",
-            DIM,
-        )];
+        let none = "No Delivery yet: r sends this Event to its Target";
+        return (vec![Line::styled(none, DIM)], None);
     };
     let del = &d.deliveries[i];
     let mut out = vec![
@@ -225,12 +245,13 @@ fn response(d: &Detail, sel: &Selection<'_>, clock: &Clock) -> Vec<Line<'static>
     if let Some(e) = &del.result.error {
         out.push(Line::styled(e.clone(), ERROR));
     }
+    let mut text = None;
     if del.result.status.is_some() {
         headers(&mut out, &del.result.headers);
         out.push(Line::default());
-        if let Some(shown) = d.responses.get(i) {
-            body(&mut out, shown, is_json(shown));
+        if let Some(b) = d.responses.get(i) {
+            text = body(&mut out, b);
         }
     }
-    out
+    (out, text)
 }

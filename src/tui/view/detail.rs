@@ -32,13 +32,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(text).style(DIM), body);
         return;
     }
-    let lines: Vec<Line<'_>> = app
-        .detail_lines
-        .iter()
-        .skip(app.scroll)
-        .take(body.height as usize)
-        .cloned()
-        .collect();
+    let lines = app.detail_text.lines(app.scroll, body.height as usize);
     frame.render_widget(Paragraph::new(lines), body);
 }
 
@@ -70,7 +64,7 @@ fn tab_bar(app: &App, short: bool) -> Line<'static> {
         };
         spans.push(Span::styled(label, style));
     }
-    let total = app.detail_lines.len();
+    let total = app.detail_text.len();
     let shown = app.areas().detail_rows();
     if total > shown {
         spans.push(Span::raw(format!(
