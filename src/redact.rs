@@ -14,6 +14,7 @@
 
 mod encoded;
 mod json;
+mod off_task;
 
 use std::fmt;
 use std::sync::Arc;
