@@ -142,7 +142,7 @@ impl Capture {
     /// Takes one request through the whole pipeline and returns the sender's answer.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
         let class = self.providers.classify(&incoming.headers, &incoming.body);
-        let mut event = Event {
+        let event = Event {
             uid: incoming.uid.unwrap_or_else(new_uid),
             received_at: incoming.received_at.unwrap_or_else(now_micros),
             ingress: incoming.ingress,
@@ -166,7 +166,7 @@ impl Capture {
         };
         let rejected = self.rejection(&event.class);
         // The outgoing request holds the originals; from here on only the Store sees `event`.
-        let masked = self.redact.event(&mut event);
+        let (mut event, masked) = self.redact.event_off_task(event).await;
         if masked {
             // A summary must not quote a masked value: describe the masked Event, but keep the
             // verdict on the signature, which only the original bytes can give.
@@ -233,8 +233,8 @@ impl Capture {
                 let forwarder = self.forwarder.clone();
                 let redact = self.redact.clone();
                 tokio::spawn(async move {
-                    let mut result = forwarder.send(outgoing).await;
-                    redact.result(&mut result);
+                    let result = forwarder.send(outgoing).await;
+                    let result = redact.result_off_task(result).await;
                     let hold = redeliver.is_some() && missed_the_app(&result);
                     let kind = DeliveryKind::Original;
                     match writer
@@ -252,7 +252,7 @@ impl Capture {
                 answer
             }
             Respond::Passthrough => {
-                let mut result = self.forwarder.send(outgoing).await;
+                let result = self.forwarder.send(outgoing).await;
                 let mut answer = answer_for(&result);
                 let held = match &redeliver {
                     Some(r) if missed_the_app(&result) => {
@@ -261,7 +261,7 @@ impl Capture {
                     }
                     _ => None,
                 };
-                self.redact.result(&mut result);
+                let result = self.redact.result_off_task(result).await;
                 let kind = DeliveryKind::Original;
                 let hold = held.is_some();
                 match self

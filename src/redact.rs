@@ -7,18 +7,21 @@
 //! Target's answer before that is stored. Only the masked values change: every other byte of a
 //! JSON body stays as it came (nothing is re-serialised), so a masked secret never reaches the
 //! Store, its WAL, or an export.
+//!
+//! `json:` rules see the JSON the app sees: a leading UTF-8 BOM is skipped, a gzip, deflate or
+//! br body is decoded (as `show` decodes it), masked and encoded again in the same coding; a
+//! body that cannot be decoded within the limit is stored as one marker (`encoded`).
 
-use std::borrow::Cow;
+mod encoded;
+mod json;
+mod off_task;
+
 use std::fmt;
-use std::marker::PhantomData;
-use std::ops::Range;
 use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::Bytes;
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 
 use crate::event::{DeliveryResult, Event, HeaderList};
 use crate::filter::JsonStep;
@@ -85,9 +88,17 @@ impl fmt::Display for Rule {
 }
 
 /// A set of rules, cheap to clone. The default masks nothing.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Redactor {
     rules: Arc<Vec<Rule>>,
+    /// The most bytes a compressed body may decode to; past it, the body is masked whole.
+    max_decoded: u64,
+}
+
+impl Default for Redactor {
+    fn default() -> Redactor {
+        Redactor::new(Vec::new())
+    }
 }
 
 impl Redactor {
@@ -95,7 +106,15 @@ impl Redactor {
     pub fn new(rules: Vec<Rule>) -> Redactor {
         Redactor {
             rules: Arc::new(rules),
+            max_decoded: crate::pretty::body::MAX_DECODED,
         }
+    }
+
+    /// With `limit` as the most bytes a compressed body may decode to (`listen` gives its
+    /// `--max-body`): a larger one is masked whole, so a compression bomb costs at most that.
+    pub fn max_decoded(mut self, limit: u64) -> Redactor {
+        self.max_decoded = limit;
+        self
     }
 
     /// The rules, in the order given.
@@ -124,30 +143,53 @@ impl Redactor {
         masked
     }
 
-    /// The body with every value a `json:` rule names replaced by `"[redacted]"`, or `None`
-    /// when nothing matched (or the body is not JSON).
-    pub fn body(&self, body: &[u8]) -> Option<Bytes> {
-        let paths: Vec<&[JsonStep]> = self
-            .rules
+    /// The paths of the `json:` rules.
+    fn json_paths(&self) -> Vec<&[JsonStep]> {
+        self.rules
             .iter()
             .filter_map(|r| match r {
                 Rule::Json(p) => Some(p.as_slice()),
                 Rule::Header(_) => None,
             })
-            .collect();
+            .collect()
+    }
+
+    /// The body with every value a `json:` rule names replaced by `"[redacted]"`, or `None`
+    /// when nothing matched (or the body is not JSON). A leading UTF-8 BOM is skipped (and
+    /// kept). The body is taken as it is: [`Redactor::event`] also decodes a compressed one.
+    pub fn body(&self, body: &[u8]) -> Option<Bytes> {
+        let paths = self.json_paths();
         if paths.is_empty() {
             return None;
         }
-        let root: &RawValue = serde_json::from_slice(body).ok()?;
-        let base = body.as_ptr() as usize;
-        let mut spans = Vec::new();
-        for path in paths {
-            walk(root, path, base, &mut spans);
+        json::mask(body, &paths)
+    }
+
+    /// Masks a body (in its `Content-Encoding`) and keeps `headers` in step with it; whether
+    /// anything changed.
+    fn stored_body(&self, headers: &mut HeaderList, body: &mut Bytes) -> bool {
+        let paths = self.json_paths();
+        if paths.is_empty() {
+            return false;
         }
-        if spans.is_empty() {
-            return None;
+        let new = match encoded::mask(headers, body, &paths, self.max_decoded) {
+            None => return false,
+            Some(encoded::Masked::Values(new)) => new,
+            Some(encoded::Masked::Whole(marker)) => {
+                tracing::warn!(
+                    "a body that --redact json: rules cover could not be decoded; it is stored \
+                     masked whole"
+                );
+                headers.remove("content-encoding");
+                marker
+            }
+        };
+        // The stored request stays self-consistent (a replay sets the length anyway).
+        if headers.contains("content-length") {
+            headers.set("content-length", new.len().to_string());
         }
-        Some(replace(body, spans))
+        *body = new;
+        true
     }
 
     /// Masks an Event's headers and body as the rules say; whether anything changed.
@@ -155,16 +197,9 @@ impl Redactor {
         if self.is_empty() {
             return false;
         }
-        let mut changed = self.headers(&mut event.headers) > 0;
-        if let Some(body) = self.body(&event.body) {
-            changed = true;
-            // The stored request stays self-consistent (a replay sets the length anyway).
-            if event.headers.contains("content-length") {
-                event.headers.set("content-length", body.len().to_string());
-            }
-            event.body = body;
-        }
-        changed
+        let headers = self.headers(&mut event.headers) > 0;
+        let body = self.stored_body(&mut event.headers, &mut event.body);
+        headers || body
     }
 
     /// Masks a Delivery's answer (headers and body) as the rules say.
@@ -173,91 +208,7 @@ impl Redactor {
             return;
         }
         self.headers(&mut result.headers);
-        if let Some(body) = self.body(&result.body) {
-            if result.headers.contains("content-length") {
-                result.headers.set("content-length", body.len().to_string());
-            }
-            result.body = body;
-        }
-    }
-}
-
-/// Collects the byte ranges (in the body whose start address is `base`) of the values `path`
-/// names under `node`.
-fn walk(node: &RawValue, path: &[JsonStep], base: usize, out: &mut Vec<Range<usize>>) {
-    let Some((step, rest)) = path.split_first() else {
-        let text = node.get();
-        let start = text.as_ptr() as usize - base;
-        out.push(start..start + text.len());
-        return;
-    };
-    match step {
-        JsonStep::Key(key) => {
-            let Ok(Entries(entries)) = serde_json::from_str::<Entries>(node.get()) else {
-                return;
-            };
-            // Every entry of that name: a duplicate key must not smuggle a secret past.
-            for (name, value) in entries {
-                if name == key.as_str() {
-                    walk(value, rest, base, out);
-                }
-            }
-        }
-        JsonStep::Index(i) => {
-            if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(node.get())
-                && let Some(item) = items.get(*i)
-            {
-                walk(item, rest, base, out);
-            }
-        }
-        JsonStep::Any => {
-            if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(node.get()) {
-                for item in items {
-                    walk(item, rest, base, out);
-                }
-            }
-        }
-    }
-}
-
-/// `body` with each range replaced by the mask; a range inside an earlier one is covered by it.
-fn replace(body: &[u8], mut spans: Vec<Range<usize>>) -> Bytes {
-    spans.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
-    let mask = format!("\"{MASK}\"");
-    let mut out = Vec::with_capacity(body.len());
-    let mut at = 0;
-    for span in spans {
-        if span.start < at {
-            continue; // nested in the previous span, already masked
-        }
-        out.extend_from_slice(&body[at..span.start]);
-        out.extend_from_slice(mask.as_bytes());
-        at = span.end;
-    }
-    out.extend_from_slice(&body[at..]);
-    Bytes::from(out)
-}
-
-/// A JSON object's entries in order, duplicates kept, values unparsed.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Entries<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'a>, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<Cow<'a, str>, &'a RawValue>()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
-        }
-        d.deserialize_map(V(PhantomData))
+        self.stored_body(&mut result.headers, &mut result.body);
     }
 }
 

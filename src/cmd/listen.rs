@@ -100,7 +100,8 @@ pub enum RespondArg {
 /// Runs `listen` until Ctrl-C or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let providers = crate::providers::secrets::load(&parse_secrets(&args.secrets)?)?;
-    let redact = crate::redact::load(&args.redact)?;
+    // A compressed body decodes to at most what a plain one may be.
+    let redact = crate::redact::load(&args.redact)?.max_decoded(args.max_body);
     // Checked before anything starts, so a usage error leaves no port bound and no Store made.
     let relay = crate::tunnel::start::config(&args.relay)?;
     let tls = tls_acceptor(&args)?;

@@ -23,7 +23,7 @@ pub mod query;
 mod sql;
 
 pub use field::json_path;
-pub use parse::{parse, parse_args, parse_at};
+pub use parse::{MAX_TERM_BYTES, MAX_TERMS, parse, parse_args, parse_at};
 pub use query::{Flow, Order, Page};
 pub use sql::Sql;
 

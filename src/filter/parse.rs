@@ -4,6 +4,13 @@ use super::field::field_test;
 use super::{FIELDS, Filter, FilterError, Term, Test};
 use crate::event::{Micros, now_micros};
 
+/// The most terms a filter may have. SQLite nests each indexed term one level deeper in the
+/// query (at most 1000 levels), so a longer filter would fail there; no one types this many.
+pub const MAX_TERMS: usize = 256;
+/// The most bytes one term may hold. A glob goes to SQLite, whose patterns stop at 50,000 bytes
+/// (and a `[` in a glob is written as three).
+pub const MAX_TERM_BYTES: usize = 10_000;
+
 /// Parses filter text as typed in the TUI, e.g. `provider:ayrshare status:5xx -replayed`.
 pub fn parse(text: &str) -> Result<Filter, FilterError> {
     parse_at(text, now_micros())
@@ -127,6 +134,21 @@ pub fn parse_at(text: &str, now: Micros) -> Result<Filter, FilterError> {
             return Err(err(
                 "unclosed quote".into(),
                 Some("end the phrase with \"".into()),
+            ));
+        }
+        if terms.len() == MAX_TERMS {
+            return Err(err(
+                format!("filter too long: at most {MAX_TERMS} terms"),
+                Some(
+                    "narrow it with ranges or globs, e.g. id:40..50, status:5xx, path:/hooks/*"
+                        .into(),
+                ),
+            ));
+        }
+        if word.len() > MAX_TERM_BYTES {
+            return Err(err(
+                format!("term too long: at most {MAX_TERM_BYTES} bytes"),
+                Some("match a shorter part of it, e.g. with a glob: path:/hooks/*".into()),
             ));
         }
         // A field is letters before a colon that comes before any quote.

@@ -274,3 +274,23 @@ fn a_pasted_word_is_filter_text_only_when_its_first_word_is_a_term() {
         vec![(true, Test::Text("acme status:5xx".into()))]
     );
 }
+
+#[test]
+fn a_filter_too_long_for_sqlite_is_a_parse_error_at_the_term_past_the_limit() {
+    let at_limit = vec!["status:5xx"; MAX_TERMS].join(" ");
+    assert_eq!(parse_at(&at_limit, NOW).unwrap().terms().len(), MAX_TERMS);
+    let over = format!("{at_limit} -replayed");
+    let err = parse_at(&over, NOW).unwrap_err();
+    assert_eq!(err.column, at_limit.len() + 2);
+    assert!(
+        err.message.contains(&format!("at most {MAX_TERMS} terms")),
+        "{err}"
+    );
+
+    let long = "x".repeat(MAX_TERM_BYTES);
+    assert!(parse_at(&format!("path:/{long}"), NOW).is_err());
+    assert!(parse_at(&format!("a path:{}", &long[5..]), NOW).is_ok());
+    let err = parse_at(&format!("a \"{long} \""), NOW).unwrap_err();
+    assert_eq!(err.column, 3);
+    assert!(err.to_string().contains("term too long"), "{err}");
+}

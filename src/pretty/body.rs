@@ -7,7 +7,7 @@ use crate::config::format_size;
 use crate::event::HeaderList;
 
 /// The most decoded bytes shown from a compressed body (a guard against compression bombs).
-const MAX_DECODED: u64 = 25 << 20;
+pub const MAX_DECODED: u64 = 25 << 20;
 /// The most hex dump lines shown.
 const MAX_HEX_LINES: usize = 64;
 
@@ -58,49 +58,109 @@ fn shown_line(line: &str) -> String {
 }
 
 /// Decodes a `Content-Encoding` of gzip, deflate or br; `None` when there is none (or another).
+/// At most [`MAX_DECODED`] bytes are shown: a longer body is cut there.
 pub fn decode(
     headers: &HeaderList,
     body: &[u8],
 ) -> Option<Result<(&'static str, Vec<u8>), String>> {
-    let encoding = headers
-        .get_str("content-encoding")?
-        .trim()
-        .to_ascii_lowercase();
+    let coding = Coding::parse(headers.get_str("content-encoding")?)?;
+    Some(decode_as(coding, body, MAX_DECODED).map(|d| (d.coding.name(), d.bytes)))
+}
+
+/// A content coding hooktap decodes (the one decoder `show`, the TUI and redaction share).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    /// `gzip` (or `x-gzip`).
+    Gzip,
+    /// `deflate` as the RFC says: zlib-wrapped.
+    Zlib,
+    /// `deflate` as some servers send it: a raw deflate stream.
+    RawDeflate,
+    /// `br`: Brotli.
+    Br,
+}
+
+impl Coding {
+    /// The coding a `Content-Encoding` token names (any case, spaces around), if we know it.
+    /// `deflate` parses as [`Coding::Zlib`]; [`decode_as`] falls back to a raw stream.
+    pub fn parse(token: &str) -> Option<Coding> {
+        match token.trim().to_ascii_lowercase().as_str() {
+            "gzip" | "x-gzip" => Some(Coding::Gzip),
+            "deflate" => Some(Coding::Zlib),
+            "br" => Some(Coding::Br),
+            _ => None,
+        }
+    }
+
+    /// Its `Content-Encoding` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Zlib | Coding::RawDeflate => "deflate",
+            Coding::Br => "br",
+        }
+    }
+}
+
+/// A decoded body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// The coding it was in (for `deflate`: which of its two forms).
+    pub coding: Coding,
+    /// The decoded bytes, at most the limit given.
+    pub bytes: Vec<u8>,
+    /// Whether the decoded body went on past the limit (and `bytes` is cut there): a
+    /// compression bomb, or just a very large body.
+    pub cut: bool,
+}
+
+/// Decodes `body` as `coding`, keeping at most `limit` decoded bytes (so a compression bomb
+/// costs at most `limit` of memory); an error when the stream is corrupt.
+pub fn decode_as(coding: Coding, body: &[u8], limit: u64) -> Result<Decoded, String> {
+    let cap = limit.saturating_add(1);
     let mut out = Vec::new();
-    let (name, result) = match encoding.as_str() {
-        "gzip" | "x-gzip" => (
-            "gzip",
+    let (coding, result) = match coding {
+        Coding::Gzip => (
+            Coding::Gzip,
             flate2::read::MultiGzDecoder::new(body)
-                .take(MAX_DECODED)
+                .take(cap)
                 .read_to_end(&mut out),
         ),
-        // `deflate` is zlib-wrapped per the RFC, but some servers send it raw.
-        "deflate" => {
-            let zlib = flate2::read::ZlibDecoder::new(body)
-                .take(MAX_DECODED)
-                .read_to_end(&mut out);
+        Coding::Zlib | Coding::RawDeflate => {
+            let zlib = match coding {
+                Coding::Zlib => flate2::read::ZlibDecoder::new(body)
+                    .take(cap)
+                    .read_to_end(&mut out),
+                _ => Err(std::io::ErrorKind::InvalidData.into()),
+            };
             match zlib {
-                Ok(n) => ("deflate", Ok(n)),
+                Ok(n) => (Coding::Zlib, Ok(n)),
                 Err(_) => {
                     out.clear();
                     (
-                        "deflate",
+                        Coding::RawDeflate,
                         flate2::read::DeflateDecoder::new(body)
-                            .take(MAX_DECODED)
+                            .take(cap)
                             .read_to_end(&mut out),
                     )
                 }
             }
         }
-        "br" => (
-            "br",
+        Coding::Br => (
+            Coding::Br,
             brotli::Decompressor::new(body, 4096)
-                .take(MAX_DECODED)
+                .take(cap)
                 .read_to_end(&mut out),
         ),
-        _ => return None,
     };
-    Some(result.map(|_| (name, out)).map_err(|e| e.to_string()))
+    result.map_err(|e| e.to_string())?;
+    let cut = out.len() as u64 > limit;
+    out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(Decoded {
+        coding,
+        bytes: out,
+        cut,
+    })
 }
 
 /// Indents valid JSON text two spaces per level, keeping every token (and key order) as it was.

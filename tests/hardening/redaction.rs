@@ -46,6 +46,10 @@ async fn echo_target() -> (String, Got) {
                         g.lock().unwrap().push((headers, body.clone()));
                         let mut r = hyper::Response::new(Full::new(body));
                         r.headers_mut().insert("x-api-key", CANARY.parse().unwrap());
+                        // The echo is in the coding of the request.
+                        if let Some(coding) = parts.headers.get("content-encoding") {
+                            r.headers_mut().insert("content-encoding", coding.clone());
+                        }
                         Ok::<_, Infallible>(r)
                     }
                 });
@@ -71,6 +75,18 @@ fn mode(path: &Path) -> u32 {
         .permissions()
         .mode()
         & 0o777
+}
+
+/// `listen` with only the rules given (no config file from the real home).
+fn listen_with(db: &Path, home: &Path, target: &str, rules: &[&str]) -> crate::common::Binary {
+    let mut cmd = crate::common::hooktap();
+    cmd.args(crate::common::listen_args(target, db))
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"));
+    for rule in rules {
+        cmd.args(["--redact", rule]);
+    }
+    crate::common::Binary::spawn(cmd)
 }
 
 /// B13. Pass: `listen` with `--redact header:authorization --redact json:.password` and, in
@@ -270,6 +286,141 @@ async fn a_canary_secret_never_reaches_the_disk() {
     assert_eq!(mode(&data), 0o700, "the Store's folder");
     for f in ["events.db", "events.db-wal", "events.db-shm"] {
         assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    drop(bin);
+}
+
+/// `body` decoded from `coding` (`None`: as it is).
+fn decoded(coding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match coding {
+        None => out = body.to_vec(),
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some("deflate") => {
+            flate2::read::ZlibDecoder::new(body)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some("br") => {
+            brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some(other) => panic!("no decoder for {other}"),
+    }
+    out
+}
+
+/// A stored body from `show --json` (`body` or `body_base64`) and one header of it.
+fn stored(record: &serde_json::Value, name: &str) -> (Vec<u8>, Option<String>) {
+    use base64::Engine;
+    let body = match record["body"].as_str() {
+        Some(text) => text.as_bytes().to_vec(),
+        None => base64::engine::general_purpose::STANDARD
+            .decode(record["body_base64"].as_str().unwrap_or_default())
+            .unwrap(),
+    };
+    let header = record["headers"].as_array().and_then(|h| {
+        h.iter()
+            .find(|p| p[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .and_then(|p| p[1].as_str().map(str::to_string))
+    });
+    (body, header)
+}
+
+/// Issue 13, item 6. Pass: `listen --redact json:.apiKey` gets one JSON body with the canary
+/// as `apiKey`, sent gzip-, deflate- and br-compressed and plain behind a UTF-8 BOM; the app
+/// gets each body byte for byte; each stored Event, and the app's echo of it (in the same
+/// coding), keeps its `Content-Encoding`, decodes to the JSON with `"apiKey":"[redacted]"` and
+/// every other byte as sent, and has a `content-length` equal to its stored body; `show`
+/// (which decodes) never prints the canary. A body sent as `zstd`, as `gzip, br` or as corrupt
+/// gzip is stored as the whole-body marker with no `Content-Encoding`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encoded_and_bom_json_bodies_are_masked_too() {
+    use std::io::Write;
+    let (target, got) = echo_target().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    // The echo's `x-api-key` answer header holds the canary too.
+    let rules = ["json:.apiKey", "header:x-api-key"];
+    let bin = listen_with(&db, dir.path(), &target, &rules);
+
+    let json = format!("{{\"user\":\"ann\",\"apiKey\":\"{CANARY}\",\"n\":[1,2]}}");
+    let masked = json.replace(CANARY, "[redacted]");
+    let gzip = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(json.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let deflate = {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(json.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let mut br = Vec::new();
+    brotli::CompressorWriter::new(&mut br, 4096, 5, 22)
+        .write_all(json.as_bytes())
+        .unwrap();
+    let bom = [b"\xEF\xBB\xBF".as_slice(), json.as_bytes()].concat();
+    let mut corrupt = gzip.clone();
+    corrupt.truncate(12);
+    corrupt.extend_from_slice(CANARY.as_bytes());
+    let sent: Vec<(Option<&str>, Vec<u8>)> = vec![
+        (Some("gzip"), gzip.clone()),
+        (Some("deflate"), deflate),
+        (Some("br"), br),
+        (None, bom),
+        (Some("zstd"), json.clone().into_bytes()),
+        (Some("gzip, br"), gzip),
+        (Some("gzip"), corrupt),
+    ];
+    for (coding, body) in &sent {
+        let mut headers: Vec<(&str, &[u8])> = vec![("content-type", b"application/json")];
+        if let Some(c) = coding {
+            headers.push(("content-encoding", c.as_bytes()));
+        }
+        let (status, _, _) =
+            crate::common::post(&bin.url("/hooks/app"), &headers, body.clone()).await;
+        assert_eq!(status, 200);
+    }
+    let got = got.lock().unwrap().clone();
+    for (i, (coding, body)) in sent.iter().enumerate() {
+        assert_eq!(
+            got[i].1,
+            body[..],
+            "the app got body {i} ({coding:?}) as sent"
+        );
+        let id = (i + 1).to_string();
+        let record: serde_json::Value =
+            serde_json::from_str(&crate::common::ok_on(&db, &["show", &id, "--json"])).unwrap();
+        let delivery = &record["deliveries"][0];
+        for (what, part) in [("event", &record), ("app's answer", delivery)] {
+            let (_, length) = stored(part, "content-length");
+            let (stored, encoding) = stored(part, "content-encoding");
+            assert_eq!(length, Some(stored.len().to_string()), "{what} {i}");
+            if i < 4 {
+                assert_eq!(encoding.as_deref(), *coding, "{what} {i} keeps its coding");
+                let plain = decoded(encoding.as_deref(), &stored);
+                let plain = plain.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&plain);
+                assert_eq!(
+                    String::from_utf8_lossy(plain),
+                    masked,
+                    "{what} {i} ({coding:?})"
+                );
+            } else {
+                assert_eq!(encoding, None, "{what} {i}: the marker has no coding");
+                let text: String = serde_json::from_slice(&stored).unwrap();
+                assert!(text.starts_with("[redacted] whole body: "), "{text}");
+                assert_eq!(count(text.as_bytes(), CANARY), 0, "{what} {i}: {text}");
+            }
+        }
+        let shown = crate::common::ok_on(&db, &["show", &id]);
+        assert_eq!(count(shown.as_bytes(), CANARY), 0, "show {id}: {shown}");
     }
     drop(bin);
 }

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::support::{event, fill, ok, temp_db};
+use super::support::{event, fill, ids, ok, temp_db};
 
 /// Runs hooktap, asserts exit code `code`, and returns stdout and stderr. Without the checks
 /// under test some of these commands would start serving, so each gets a deadline.
@@ -275,4 +275,67 @@ fn json_exports_to_a_pipe_closed_early_end_quietly() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Issue 13, item 9. Pass: filters past what SQLite takes (5000 bare words, 1000 `provider:`
+/// terms: an expression tree deeper than 1000; a `path:` glob of 60,000 bytes: a pattern past
+/// 50,000) are usage errors (exit 2) that say the limit, for `list`, `export` and `prune`, and
+/// leave the Store as it was; a filter at the limits (256 terms; a 10,000-byte glob of `[`,
+/// which SQLite reads as three bytes each) runs.
+#[test]
+fn a_filter_too_long_for_sqlite_is_a_usage_error_that_says_the_limit() {
+    let (_dir, db) = temp_db();
+    fill(
+        &db,
+        vec![(event("github", Some("push"), "/gh", b"{}"), None)],
+    );
+    let words: Vec<String> = (0..5000).map(|i| format!("word{i}")).collect();
+    let providers: Vec<String> = (0..1000).map(|i| format!("provider:p{i}")).collect();
+    let glob = format!("path:/{}", "x".repeat(60_000));
+    for (what, filter) in [
+        (
+            "words",
+            words.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        ("providers", providers.iter().map(String::as_str).collect()),
+    ] {
+        for command in [
+            vec!["list"],
+            vec!["export", "--format", "ndjson"],
+            vec!["prune", "--older-than", "1d"],
+        ] {
+            let args: Vec<&str> = command.iter().copied().chain(filter.clone()).collect();
+            let (_, err) = fails(&db, &args, 2);
+            assert!(
+                err.contains("filter too long: at most 256 terms"),
+                "{what} {command:?}: {err}"
+            );
+            assert!(!err.contains("SQL"), "{err}");
+        }
+    }
+    let (_, err) = fails(&db, &["list", &glob], 2);
+    assert!(err.contains("term too long: at most 10000 bytes"), "{err}");
+
+    // At the limits: SQLite takes them.
+    let negated: Vec<String> = (0..256).map(|i| format!("-provider:p{i}")).collect();
+    let mut args = vec!["list", "--json", "--"];
+    args.extend(negated.iter().map(String::as_str));
+    assert_eq!(ids(&ok(&db, &args)), vec![1]);
+    for command in [
+        vec!["export", "--format", "ndjson", "--"],
+        vec!["prune", "--older-than", "1d", "--"],
+    ] {
+        let args: Vec<&str> = command
+            .into_iter()
+            .chain(negated.iter().map(String::as_str))
+            .collect();
+        ok(&db, &args);
+    }
+    let brackets = format!("path:{}", "[".repeat(9_995));
+    assert_eq!(ok(&db, &["list", "--json", &brackets]), "");
+    assert_eq!(
+        ids(&ok(&db, &["list", "--json"])),
+        vec![1],
+        "nothing pruned"
+    );
 }
