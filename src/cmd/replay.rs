@@ -14,7 +14,7 @@ use crate::config::{format_size, parse_duration, parse_positive_duration, parse_
 use crate::filter::Order;
 use crate::forward::{Forwarder, Target};
 use crate::replay::schedule::{Pace, Schedule, Shape, Slot};
-use crate::replay::{self, Batch, NotCaptured, Options, Origin};
+use crate::replay::{self, Batch, Options};
 use crate::store::{Durability, Reader, Store};
 
 mod tally;
@@ -120,8 +120,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             matches(&reader, &args.what)?
         }
     };
-    if args.to.is_none() {
-        only_captured(&reader, &events)?;
+    // Without --to, refused before anything is sent or stored (a batch whole).
+    if args.to.is_none()
+        && let Some(why) = replay::refusal(&reader, events.iter().map(|&(id, _)| id))?
+    {
+        return Err(UsageError(why).into());
     }
     let shape = Shape {
         pace: args.pace,
@@ -248,46 +251,6 @@ fn arrivals(reader: &Reader, ids: &[i64]) -> anyhow::Result<Vec<(i64, crate::eve
             None => anyhow::bail!("no event #{id} (`hooktap list` shows the ids)"),
         })
         .collect()
-}
-
-/// Without --to: refuses (exit 2), before anything is sent or stored, a replay of any Event this
-/// Store did not capture (imported from a file, or an edit of one), since its recorded Target
-/// is the file's word. A batch is refused whole, saying how many.
-fn only_captured(reader: &Reader, events: &[(i64, crate::event::Micros)]) -> anyhow::Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    let mut refused: Vec<NotCaptured> = Vec::new();
-    for &(event_id, _) in events {
-        if !seen.insert(event_id) {
-            continue;
-        }
-        match replay::origin(reader, event_id)? {
-            Origin::Captured => {}
-            origin => refused.push(NotCaptured { event_id, origin }),
-        }
-    }
-    let message = match &refused[..] {
-        [] => return Ok(()),
-        [one] if seen.len() == 1 => one.to_string(),
-        many => {
-            let mut ids: Vec<String> = many
-                .iter()
-                .take(5)
-                .map(|r| format!("#{}", r.event_id))
-                .collect();
-            if many.len() > 5 {
-                ids.push(format!("and {} more", many.len() - 5));
-            }
-            format!(
-                "{} of the {} events to replay were imported from a file or are edits of \
-                 imported events ({}): their recorded targets are not used; pass --to URL \
-                 (nothing was sent)",
-                many.len(),
-                seen.len(),
-                ids.join(", ")
-            )
-        }
-    };
-    Err(UsageError(message).into())
 }
 
 /// The ids and arrival times of the Events `what` matches, oldest first.

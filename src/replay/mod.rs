@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 pub use batch::Batch;
 pub use edit::{open_in_editor, parse_raw, raw_request};
-pub use origin::{NotCaptured, Origin, check_captured, origin};
+pub use origin::{NotCaptured, Origin, check_captured, origin, refusal};
 
 use crate::event::{DeliveryKind, DeliveryResult, Event, Outcome, now_micros};
 use crate::forward::{self, Forwarder, Target};

@@ -100,6 +100,48 @@ pub fn check_captured(reader: &Reader, event_id: i64) -> anyhow::Result<()> {
     }
 }
 
+/// Why a replay of the Events `ids` without an explicit Target is refused, if it is: any of
+/// them this Store did not capture. One Event gets its [`NotCaptured`] message; a batch is
+/// refused whole, saying how many and naming the first few.
+pub fn refusal(
+    reader: &Reader,
+    ids: impl IntoIterator<Item = i64>,
+) -> anyhow::Result<Option<String>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut refused: Vec<NotCaptured> = Vec::new();
+    for event_id in ids {
+        if !seen.insert(event_id) {
+            continue;
+        }
+        match origin(reader, event_id)? {
+            Origin::Captured => {}
+            origin => refused.push(NotCaptured { event_id, origin }),
+        }
+    }
+    Ok(match &refused[..] {
+        [] => None,
+        [one] if seen.len() == 1 => Some(one.to_string()),
+        many => {
+            let mut named: Vec<String> = many
+                .iter()
+                .take(5)
+                .map(|r| format!("#{}", r.event_id))
+                .collect();
+            if many.len() > 5 {
+                named.push(format!("and {} more", many.len() - 5));
+            }
+            Some(format!(
+                "{} of the {} events to replay were imported from a file or are edits of \
+                 imported events ({}): their recorded targets are not used; pass --to URL \
+                 (nothing was sent)",
+                many.len(),
+                seen.len(),
+                named.join(", ")
+            ))
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
