@@ -2,7 +2,7 @@
 //! `local` or `relay`, or an edit of such an Event), whose recorded Target may be reused; or
 //! read from a file (ingress `import`, or an edit of such an Event), whose recorded Target is
 //! only the file's word and is never used. A shared export must not choose where a replay,
-//! signed with the user's secrets, is sent (see SECURITY.md).
+//! signed with the user's secrets, is sent.
 
 use rusqlite::OptionalExtension;
 

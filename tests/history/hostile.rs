@@ -149,3 +149,92 @@ fn a_batch_with_imported_events_and_no_to_sends_nothing() {
     assert_eq!(mine.requests().len(), 6);
     assert!(attacker.requests().is_empty());
 }
+
+#[test]
+fn import_refuses_records_no_sender_could_have_sent_and_keeps_the_rest() {
+    let (dir, db) = temp_db();
+    let record = |uid: &str| github_record("http://127.0.0.1:9", uid);
+    let good = record("01HOSTILE0000000000000010");
+    let mut status = record("01HOSTILE0000000000000011");
+    status["deliveries"][0]["status"] = json!(70000);
+    let mut method = record("01HOSTILE0000000000000012");
+    method["method"] = json!("PO\u{1b}[2JST");
+    let mut name = record("01HOSTILE0000000000000013");
+    name["headers"] = json!([["X-Evil\r", "1"]]);
+    let mut big = record("01HOSTILE0000000000000014");
+    big["body"] = json!("x".repeat(2000));
+    let mut answer_big = record("01HOSTILE0000000000000015");
+    answer_big["deliveries"][0]["body"] = json!("y".repeat(2000));
+    let last = record("01HOSTILE0000000000000016");
+    let lines: Vec<String> = [good, status, method, name, big, answer_big, last]
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    let file = dir.path().join("hostile.ndjson");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = hooktap(
+        &db,
+        &["import", file.to_str().unwrap(), "--max-body", "1KiB"],
+    );
+    let (said, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        said.contains("imported 2 event(s)") && said.contains("refused 5 (see the messages above)"),
+        "{said}"
+    );
+    for expected in [
+        "refused line 2: delivery 1: status 70000 is not an HTTP status (100 to 999)",
+        "refused line 3: the method \"PO\\u{1b}[2JST\" is not an HTTP token",
+        "refused line 4: \"X-Evil\\r\" is not a valid header name",
+        "refused line 5: the body is 2000 bytes, over --max-body (1024 bytes)",
+        "refused line 6: delivery 1: the response body is 2000 bytes, over --max-body",
+    ] {
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    assert!(
+        !err.contains('\x1b'),
+        "no raw control reaches the terminal: {err:?}"
+    );
+    let rows = ok(&db, &["list", "--json", "--reverse"]);
+    let uids: Vec<String> = rows
+        .lines()
+        .map(|l| json(l)["uid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        uids,
+        ["01HOSTILE0000000000000010", "01HOSTILE0000000000000016"]
+    );
+    for line in rows.lines() {
+        assert_eq!(json(line)["signature"], "unchecked", "the file said valid");
+        assert_eq!(json(line)["status"], 200);
+    }
+    // The default limit is listen's 25MiB: the 2000-byte bodies go in without --max-body.
+    let copy = dir.path().join("copy.db");
+    let said = ok(&copy, &["import", file.to_str().unwrap()]);
+    assert!(
+        said.contains("imported 4 event(s)") && said.contains("refused 3"),
+        "{said}"
+    );
+    // A HAR entry is held to the same rules.
+    let har = dir.path().join("bad.har");
+    std::fs::write(
+        &har,
+        r#"{"log":{"entries":[{"request":{"method":"GET\u0007","url":"https://x/a"}},
+            {"request":{"method":"POST","url":"https://x/ok",
+              "headers":[{"name":"X\u001bY","value":"1"}]}},
+            {"request":{"method":"POST","url":"https://x/fine"}}]}}"#,
+    )
+    .unwrap();
+    let out = hooktap(&db, &["import", har.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("refused HAR entry 1: request.method: the method \"GET\\u{7}\" is not"),
+        "{err}"
+    );
+    assert!(
+        err.contains("refused HAR entry 2: \"X\\u{1b}Y\" is not a valid header"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 1 event(s) from HAR"));
+}
