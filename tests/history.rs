@@ -3,6 +3,8 @@
 
 #[path = "history/batch.rs"]
 mod batch;
+#[path = "history/hostile.rs"]
+mod hostile;
 #[path = "history/inputs.rs"]
 mod inputs;
 #[path = "history/live.rs"]

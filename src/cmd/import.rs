@@ -8,7 +8,8 @@ use rusqlite::OptionalExtension;
 use tokio::task::JoinSet;
 
 use crate::cmd::DbArg;
-use crate::import::{self, Imported, Kind, Seen};
+use crate::config::parse_positive_size;
+use crate::import::{self, Imported, Kind, Limits, Seen};
 use crate::store::{Durability, Reader, Store};
 
 /// How many Events may wait for the Store's writer at once.
@@ -17,6 +18,10 @@ const IN_FLIGHT: usize = 256;
 /// Import Events from a HAR file or an NDJSON export (the kind is detected)
 ///
 /// Events keep their bytes, headers, time and uid; ones already in the Store are skipped.
+/// A file's signature verdicts are not kept (imported Events are `unchecked`), and its
+/// recorded Targets are shown but never used: `replay` of an imported Event needs --to.
+/// A record no sender could have sent (a method or header name that is not one, a status
+/// outside 100..999, a body over --max-body) is refused with a message; the rest go in.
 ///
 /// Example: hooktap import ayrshare.har
 #[derive(clap::Args, Debug)]
@@ -24,6 +29,9 @@ const IN_FLIGHT: usize = 256;
 pub struct Args {
     /// A HAR file (from hooktap or a browser) or an NDJSON export
     pub file: PathBuf,
+    /// Largest request or response body taken from the file (a larger one refuses its record)
+    #[arg(long, default_value = "25MiB", value_parser = parse_positive_size)]
+    pub max_body: u64,
     #[command(flatten)]
     pub db: DbArg,
 }
@@ -47,6 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut edits: Vec<(i64, i64)> = Vec::new();
     let mut already: Vec<(i64, i64)> = Vec::new();
     let mut masked = 0u64;
+    let mut refused = 0u64;
+    let limits = Limits {
+        max_body: args.max_body,
+    };
     let mut batch = Vec::with_capacity(IN_FLIGHT);
     // Sends a batch and waits for it: memory stays bounded by IN_FLIGHT Events, and a
     // current-thread runtime runs the spawned inserts in order, so ids follow the file.
@@ -81,7 +93,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         })
     };
-    let kind = import::read(&args.file, |item| {
+    let kind = import::read(&args.file, &limits, |item| {
+        let item = match item {
+            Ok(item) => item,
+            Err(no) => {
+                refused += 1;
+                // TODO(text): sanitize (`why` quotes the file's text, Debug-escaped)
+                eprintln!("hooktap: refused {}: {}", no.at, no.why);
+                return Ok(());
+            }
+        };
         let event = &item.event;
         let exists = reader
             .conn()
@@ -139,14 +160,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some((lo, hi)) => format!(" as #{lo}..#{hi}"),
         None => String::new(),
     };
+    let mut notes = String::new();
+    if skipped > 0 {
+        notes.push_str(&format!("; skipped {skipped} already in the Store"));
+    }
+    if refused > 0 {
+        notes.push_str(&format!("; refused {refused} (see the messages above)"));
+    }
     println!(
-        "imported {added} event(s) from {what} {}{range}{}",
+        "imported {added} event(s) from {what} {}{range}{notes}",
         args.file.display(),
-        if skipped > 0 {
-            format!("; skipped {skipped} already in the Store")
-        } else {
-            String::new()
-        }
     );
     if masked > 0 {
         eprintln!(

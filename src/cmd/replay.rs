@@ -121,6 +121,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             matches(&reader, &args.what)?
         }
     };
+    // Without --to, refused before anything is sent or stored (a batch whole).
+    if args.to.is_none()
+        && let Some(why) = replay::refusal(&reader, events.iter().map(|&(id, _)| id))?
+    {
+        return Err(UsageError(why).into());
+    }
     let shape = Shape {
         pace: args.pace,
         max_gap: args.max_gap,

@@ -6,7 +6,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::{allowed, body, class, header_bytes, request_target, text, time};
+use super::{body, check, class, header_bytes, request_target, text, time};
 use crate::event::{Event, HeaderList, Ingress, new_uid, now_micros};
 
 /// An Event from one HAR entry; only `request.method` and `request.url` are required.
@@ -14,6 +14,7 @@ pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
     let request = entry.get("request").context("no \"request\"")?;
     let method = text(request, "method").context("no request.method")?;
     let url = text(request, "url").context("no request.url")?;
+    check::method(method).context("request.method")?;
     let (path, query) = path_and_query(url).context("request.url")?;
     let mut headers = HeaderList::default();
     for h in request
@@ -31,7 +32,7 @@ pub fn from_har(entry: &Value) -> anyhow::Result<Event> {
         }
         match text(h, "_encoding") {
             Some("base64") => headers.push(n, header_bytes(n, val)?),
-            _ => headers.push(n, allowed(n, val.as_bytes().to_vec())?),
+            _ => headers.push(n, check::header(n, val.as_bytes().to_vec())?),
         }
     }
     let body = match request.get("postData") {

@@ -1,6 +1,7 @@
 //! Import: Events from a HAR file (ours or another tool's) or an NDJSON export, read back with
 //! their exact bytes and added with ingress `import`.
 
+mod check;
 mod har;
 
 use std::collections::HashSet;
@@ -19,6 +20,8 @@ use crate::event::{
 };
 use crate::providers::Providers;
 use crate::store::NewDelivery;
+use check::is_invalid;
+pub use check::{Limits, MAX_BODY, Refused};
 pub use har::from_har;
 
 /// One Event read from a file, with the Deliveries recorded beside it (in hooktap's exports).
@@ -49,18 +52,44 @@ pub enum Kind {
     Ndjson,
 }
 
-/// Reads `path` and calls `each` with every Event in it, in file order. Returns the kind.
-pub fn read(path: &Path, each: impl FnMut(Imported) -> anyhow::Result<()>) -> anyhow::Result<Kind> {
+/// Reads `path` and calls `each` with every record in it, in file order: an Event, or a
+/// record refused (see [`check`]). Returns the kind.
+pub fn read(
+    path: &Path,
+    limits: &Limits,
+    each: impl FnMut(Result<Imported, Refused>) -> anyhow::Result<()>,
+) -> anyhow::Result<Kind> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    read_from(BufReader::new(file), &path.display().to_string(), each)
+    read_records(
+        BufReader::new(file),
+        &path.display().to_string(),
+        limits,
+        each,
+    )
 }
 
-/// [`read`] over any reader; `name` stands for it in messages. (The fuzz target feeds bytes.)
+/// [`read_records`] with the default [`Limits`], skipping refused records. (The fuzz target
+/// feeds bytes.)
 pub fn read_from(
-    mut input: impl BufRead,
+    input: impl BufRead,
     name: &str,
     mut each: impl FnMut(Imported) -> anyhow::Result<()>,
+) -> anyhow::Result<Kind> {
+    read_records(input, name, &Limits::default(), |item| match item {
+        Ok(imported) => each(imported),
+        Err(_) => Ok(()),
+    })
+}
+
+/// [`read`] over any reader; `name` stands for it in messages. A record that is not one
+/// hooktap could have captured, or is over `limits`, is handed to `each` as [`Refused`]; a
+/// file that is not an export, or a record missing what every one has, ends the read.
+pub fn read_records(
+    mut input: impl BufRead,
+    name: &str,
+    limits: &Limits,
+    mut each: impl FnMut(Result<Imported, Refused>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Kind> {
     let mut first = String::new();
     input
@@ -79,7 +108,8 @@ pub fn read_from(
             );
         }
         let first = Value::Object(map);
-        each(with_deliveries(from_record(&first), Some(&first)).context("line 1")?)?;
+        let record = with_deliveries(from_record(&first), Some(&first), limits);
+        hand(record, "line 1".into(), &mut each)?;
         for (i, line) in input.lines().enumerate() {
             let line = line.with_context(|| format!("cannot read {name}"))?;
             if line.trim().is_empty() {
@@ -87,8 +117,8 @@ pub fn read_from(
             }
             let value: Value = serde_json::from_str(&line)
                 .with_context(|| format!("line {} is not JSON", i + 2))?;
-            let imported = with_deliveries(from_record(&value), Some(&value));
-            each(imported.with_context(|| format!("line {}", i + 2))?)?;
+            let record = with_deliveries(from_record(&value), Some(&value), limits);
+            hand(record, format!("line {}", i + 2), &mut each)?;
         }
         return Ok(Kind::Ndjson);
     }
@@ -109,18 +139,37 @@ pub fn read_from(
             )
         })?;
     for (i, entry) in entries.iter().enumerate() {
-        let imported = with_deliveries(from_har(entry), entry.get("_hooktap"));
-        each(imported.with_context(|| format!("HAR entry {}", i + 1))?)?;
+        let record = with_deliveries(from_har(entry), entry.get("_hooktap"), limits);
+        hand(record, format!("HAR entry {}", i + 1), &mut each)?;
     }
     Ok(Kind::Har)
+}
+
+/// Hands one record read at `at` to `each`: an Event, or a refusal; any other error ends the
+/// read.
+fn hand(
+    record: anyhow::Result<Imported>,
+    at: String,
+    each: &mut impl FnMut(Result<Imported, Refused>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match record {
+        Ok(imported) => each(Ok(imported)),
+        Err(e) if is_invalid(&e) => each(Err(Refused {
+            at,
+            why: format!("{e:#}"),
+        })),
+        Err(e) => Err(e.context(at)),
+    }
 }
 
 /// Adds the Deliveries that `record` (an NDJSON line or a HAR entry's `_hooktap`) lists.
 fn with_deliveries(
     event: anyhow::Result<Event>,
     record: Option<&Value>,
+    limits: &Limits,
 ) -> anyhow::Result<Imported> {
     let event = event?;
+    check::body_size("the body", event.body.len(), limits)?;
     let list = record
         .and_then(|r| r.get("deliveries"))
         .and_then(Value::as_array);
@@ -128,7 +177,7 @@ fn with_deliveries(
         .into_iter()
         .flatten()
         .enumerate()
-        .map(|(i, d)| delivery(d).with_context(|| format!("delivery {}", i + 1)))
+        .map(|(i, d)| delivery(d, limits).with_context(|| format!("delivery {}", i + 1)))
         .collect::<anyhow::Result<_>>()?;
     let id = |key: &str| record.and_then(|r| r.get(key)).and_then(Value::as_i64);
     let source = id("id").map(|own| (own, id("derived_from")));
@@ -140,7 +189,7 @@ fn with_deliveries(
 }
 
 /// A Delivery in the shape of `show --json`.
-fn delivery(d: &Value) -> anyhow::Result<(NewDelivery, DeliveryResult)> {
+fn delivery(d: &Value, limits: &Limits) -> anyhow::Result<(NewDelivery, DeliveryResult)> {
     let kind = text(d, "kind")
         .and_then(DeliveryKind::parse)
         .context("no known \"kind\"")?;
@@ -152,11 +201,13 @@ fn delivery(d: &Value) -> anyhow::Result<(NewDelivery, DeliveryResult)> {
         target: text(d, "target").context("no \"target\"")?.to_string(),
         started_at: time(d, "started_at").unwrap_or_else(now_micros),
     };
+    let body = body(d, "body", Some("body_base64"))?;
+    check::body_size("the response body", body.len(), limits)?;
     let result = DeliveryResult {
         outcome,
-        status: d.get("status").and_then(Value::as_u64).map(|s| s as u16),
+        status: check::status(d)?,
         headers: header_pairs(d)?,
-        body: body(d, "body", Some("body_base64"))?,
+        body,
         error: text(d, "error").map(str::to_string),
         duration_us: d
             .get("duration_ms")
@@ -178,7 +229,9 @@ fn header_pairs(v: &Value) -> anyhow::Result<HeaderList> {
     {
         let text = |i: usize| pair.get(i).and_then(Value::as_str);
         match (text(0), text(1), pair.get(2)) {
-            (Some(n), Some(val), None) => headers.push(n, allowed(n, val.as_bytes().to_vec())?),
+            (Some(n), Some(val), None) => {
+                headers.push(n, check::header(n, val.as_bytes().to_vec())?)
+            }
             (Some(n), Some(val), Some(_)) if text(2) == Some("base64") => {
                 headers.push(n, header_bytes(n, val)?)
             }
@@ -193,15 +246,7 @@ fn header_bytes(name: &str, base64: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = STANDARD
         .decode(base64)
         .with_context(|| format!("the value of header {name:?} is marked base64 but is not"))?;
-    allowed(name, bytes)
-}
-
-/// `value` if HTTP allows it in a header (no CR, LF or NUL): an imported Event must be one
-/// that could have arrived, and that replay and curl can send.
-fn allowed(name: &str, value: Vec<u8>) -> anyhow::Result<Vec<u8>> {
-    http::HeaderValue::from_bytes(&value)
-        .with_context(|| format!("the value of header {name:?} holds bytes HTTP does not allow"))?;
-    Ok(value)
+    check::header(name, bytes)
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -243,9 +288,8 @@ fn class(v: Option<&Value>, headers: &HeaderList, body: &[u8]) -> Classification
         event_type: field("event_type"),
         provider_event_id: field("provider_event_id"),
         summary: field("summary"),
-        signature: text(v, "signature")
-            .and_then(Signature::parse)
-            .unwrap_or(Signature::Unchecked),
+        // The file's verdict is only its word: the signature was not checked here.
+        signature: Signature::Unchecked,
         signature_detail: None,
     }
 }
@@ -253,6 +297,7 @@ fn class(v: Option<&Value>, headers: &HeaderList, body: &[u8]) -> Classification
 /// An Event from one record of an NDJSON export (the `show --json` shape).
 pub fn from_record(v: &Value) -> anyhow::Result<Event> {
     let method = text(v, "method").context("no \"method\": not an NDJSON export from hooktap")?;
+    check::method(method)?;
     let path = text(v, "path").context("no \"path\": not an NDJSON export from hooktap")?;
     let query = text(v, "query").map(str::to_string);
     request_target(path, query.as_deref()).context("\"path\"")?;
@@ -301,90 +346,4 @@ impl Seen {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_har_entry_from_another_tool_imports() {
-        let entry = json!({
-            "startedDateTime": "2026-01-02T03:04:05.000Z",
-            "request": {"method": "POST", "url": "https://example.com/hooks/x?a=1#frag",
-                        "headers": [{"name": ":authority", "value": "example.com"},
-                                    {"name": "Content-Type", "value": "text/plain"}],
-                        "postData": {"mimeType": "text/plain", "text": "hi"}},
-            "response": {"status": 200}
-        });
-        let e = from_har(&entry).unwrap();
-        assert_eq!((e.method.as_str(), e.path.as_str()), ("POST", "/hooks/x"));
-        assert_eq!(e.query.as_deref(), Some("a=1"));
-        assert_eq!(e.headers.len(), 1);
-        assert_eq!(&e.body[..], b"hi");
-        assert_eq!(e.received_at, 1_767_323_045_000_000);
-        assert_eq!(e.ingress, Ingress::Import);
-        // No body, no headers: still an Event.
-        let e = from_har(&json!({"request": {"method": "GET", "url": "http://x"}})).unwrap();
-        assert_eq!((e.path.as_str(), e.body.len()), ("/", 0));
-        let err = from_har(&json!({"response": {}})).unwrap_err().to_string();
-        assert!(err.contains("no \"request\""), "{err}");
-    }
-
-    #[test]
-    fn a_har_entry_needs_an_absolute_url_and_a_record_a_path() {
-        let entry = |url: &str| json!({"request": {"method": "POST", "url": url}});
-        for bad in ["not a url", "/hooks/x", "example.com/hooks", "http://x/a b"] {
-            let err = format!("{:#}", from_har(&entry(bad)).unwrap_err());
-            assert!(err.starts_with("request.url: "), "{bad}: {err}");
-            assert!(err.contains("not an absolute URL"), "{bad}: {err}");
-        }
-        let e = from_har(&entry("http://x:8080?a=1")).unwrap();
-        assert_eq!((e.path.as_str(), e.query.as_deref()), ("/", Some("a=1")));
-        let record = |path: &str| from_record(&json!({"method": "POST", "path": path}));
-        let err = format!("{:#}", record("hooks").unwrap_err());
-        assert!(err.contains("\"path\": 'hooks' is not a path"), "{err}");
-        assert!(record("/a b").is_err());
-        assert!(record("/a").is_ok());
-    }
-
-    #[test]
-    fn a_json_object_that_is_neither_kind_says_so() {
-        for text in ["{}\n", "{\n  \"a\": 1\n}\n"] {
-            let err = read_from(text.as_bytes(), "obj.har", |_| Ok(())).unwrap_err();
-            let err = format!("{err:#}");
-            assert!(
-                err.starts_with(
-                    "obj.har is neither a HAR file (it has no log.entries) nor an NDJSON"
-                ),
-                "{err}"
-            );
-        }
-    }
-
-    #[test]
-    fn base64_bodies_decode() {
-        let e = from_record(&json!({"method": "POST", "path": "/", "body_base64": "/wA="}));
-        assert_eq!(&e.unwrap().body[..], &[0xff, 0x00]);
-        let bad = from_record(&json!({"method": "POST", "path": "/", "body_base64": "!!"}));
-        assert!(bad.unwrap_err().to_string().contains("does not decode"));
-        assert!(from_record(&json!({"path": "/"})).is_err());
-    }
-
-    #[test]
-    fn base64_header_values_decode_to_bytes_http_allows() {
-        let record = |b64: &str| {
-            from_record(&json!({"method": "POST", "path": "/",
-                "headers": [["x-latin1", b64, "base64"]]}))
-        };
-        let e = record("Y2Fm6Q==").unwrap();
-        assert_eq!(e.headers.get("x-latin1"), Some(&b"caf\xe9"[..]));
-        // "a\r\nx: y": a header that would smuggle another one.
-        let err = record("YQ0KeDogeQ==").unwrap_err();
-        assert!(
-            format!("{err:#}").contains("bytes HTTP does not allow"),
-            "{err:#}"
-        );
-        let plain = from_record(&json!({"method": "POST", "path": "/",
-            "headers": [["x-a", "a\r\nx: y"]]}));
-        assert!(plain.is_err(), "a plain value with CR LF is refused too");
-    }
-}
+mod tests;

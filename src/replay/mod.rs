@@ -8,12 +8,14 @@
 
 mod batch;
 mod edit;
+mod origin;
 pub mod schedule;
 
 use std::sync::Arc;
 
 pub use batch::Batch;
 pub use edit::{open_in_editor, parse_raw, raw_request};
+pub use origin::{NotCaptured, Origin, check_captured, origin, refusal};
 
 use crate::event::{DeliveryKind, DeliveryResult, Event, Outcome, now_micros};
 use crate::forward::{self, Forwarder, Target};
@@ -74,7 +76,9 @@ impl Replayed {
 }
 
 /// Reads Event `event_id` and works out its Target: `to`, else the Target of its latest
-/// answered Delivery (or of the Event it was edited from).
+/// answered Delivery (or of the Event it was edited from). Without `to`, an Event this Store
+/// did not capture (imported, or an edit of one) is refused with [`NotCaptured`]: a Target
+/// read from a file is never used.
 pub fn plan(reader: &Reader, event_id: i64, to: Option<&Target>) -> anyhow::Result<Plan> {
     let Some((summary, event)) = reader.event(event_id)? else {
         anyhow::bail!("no event #{event_id} (`hooktap list` shows the ids)");
@@ -98,8 +102,10 @@ pub fn plan(reader: &Reader, event_id: i64, to: Option<&Target>) -> anyhow::Resu
 
 /// The Target of the latest answered Delivery of `event_id` (else its latest Delivery), or of
 /// the Event it was edited from. The Store keeps each Delivery's full URL; the Target is that
-/// URL minus the Event's path and query.
+/// URL minus the Event's path and query. Only for an Event this Store captured: for any other
+/// the error is [`NotCaptured`].
 pub fn default_target(reader: &Reader, event_id: i64) -> anyhow::Result<Option<Target>> {
+    check_captured(reader, event_id)?;
     let mut id = Some(event_id);
     // Follow `derived_from` a bounded number of steps (an edit of an edit of ...).
     for _ in 0..16 {

@@ -96,9 +96,12 @@ impl App {
             }
             Action::ReplayTo | Action::ReplaySignedTo => {
                 self.selected_or_say()?;
+                // Offered only where this Store itself sent the Event: a Target an imported
+                // file recorded (or one sent an edit of such an Event) is shown, never offered.
                 let url = self
                     .detail
                     .as_ref()
+                    .filter(|d| matches!(d.summary.ingress.as_str(), "local" | "relay"))
                     .and_then(|d| crate::export::curl::last_target(&d.event, &d.deliveries))
                     .or_else(|| self.info.target.clone())
                     .unwrap_or_else(|| "http://localhost:3000".into());

@@ -51,7 +51,9 @@ fn run_job(
             load_detail(reader, id, version)?.map(|d| Reply::Detail(Box::new(d)))
         }
         Job::Replay { id, to, resign } => {
-            let plan = replay::plan(reader, id, to.as_ref())?;
+            let key = if resign { 'S' } else { 'R' };
+            let plan = replay::plan(reader, id, to.as_ref())
+                .map_err(|e| in_the_ui(e, &format!("press {key} to type a URL")))?;
             spawn_send(sending, out, plan, None, resign);
             None
         }
@@ -59,6 +61,13 @@ fn run_job(
             let Some((_, event)) = reader.event(id)? else {
                 anyhow::bail!("no event #{id}");
             };
+            // An edit goes where `r` would: say so before the editor opens, not after.
+            replay::check_captured(reader, id).map_err(|e| {
+                in_the_ui(
+                    e,
+                    &format!("edit it with hooktap replay {id} --edit --to URL"),
+                )
+            })?;
             Some(Reply::EditText {
                 id,
                 text: replay::raw_request(&event)?,
@@ -73,6 +82,15 @@ fn run_job(
         }
         Job::Copy { id, what } => Some(Reply::Clip(copy(reader, id, what)?)),
     })
+}
+
+/// A refusal of an Event's recorded Target ([`replay::NotCaptured`]) worded for the UI, where
+/// `remedy` says what to do instead of --to; any other error as it is.
+fn in_the_ui(e: anyhow::Error, remedy: &str) -> anyhow::Error {
+    match e.downcast_ref::<replay::NotCaptured>() {
+        Some(refused) => anyhow::anyhow!(refused.message(remedy)),
+        None => e,
+    }
 }
 
 /// A copy of Event `id`: a curl command with its signature and authorization headers masked,
@@ -208,4 +226,83 @@ pub fn load_detail(reader: &Reader, id: i64, version: u64) -> anyhow::Result<Opt
         request,
         responses,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Classification, DeliveryKind, HeaderList, Ingress, new_uid, now_micros};
+    use crate::store::{Durability, NewDelivery, Store};
+
+    #[test]
+    fn r_on_an_imported_event_says_why_instead_of_sending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("events.db"), Durability::Normal).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let event = Event {
+            uid: new_uid(),
+            received_at: now_micros(),
+            ingress: Ingress::Import,
+            method: "POST".into(),
+            path: "/hooks".into(),
+            query: None,
+            remote_addr: None,
+            headers: HeaderList::default(),
+            body: bytes::Bytes::from_static(b"{}"),
+            class: Classification::default(),
+            derived_from: None,
+        };
+        let from_file = NewDelivery {
+            kind: DeliveryKind::Original,
+            target: "http://attacker.example/hooks".into(),
+            started_at: now_micros(),
+        };
+        let writer = store.writer();
+        let id = runtime
+            .block_on(writer.insert_event(event, Some(from_file)))
+            .unwrap()
+            .event_id;
+        let sending = Sending {
+            runtime: runtime.handle().clone(),
+            writer,
+            forwarder: std::sync::Arc::new(crate::forward::Forwarder::new(
+                std::time::Duration::from_secs(1),
+                1024,
+            )),
+            providers: crate::providers::Providers::default(),
+            redact: crate::redact::Redactor::default(),
+        };
+        let reader = store.reader().unwrap();
+        let (out, _rx) = tokio::sync::mpsc::channel(4);
+        for (job, says) in [
+            (
+                Job::Replay {
+                    id,
+                    to: None,
+                    resign: false,
+                },
+                "press R to type a URL",
+            ),
+            (
+                Job::Replay {
+                    id,
+                    to: None,
+                    resign: true,
+                },
+                "press S to type a URL",
+            ),
+            (Job::EditText { id }, "--edit --to URL"),
+        ] {
+            let err = format!("{:#}", run_job(&reader, job, &sending, &out).unwrap_err());
+            assert!(
+                err.starts_with(
+                    "event #1 was imported from a file: its recorded target is not used"
+                ) && err.ends_with(says),
+                "{err}"
+            );
+        }
+    }
 }

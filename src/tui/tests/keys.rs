@@ -471,3 +471,28 @@ fn replies_for_an_old_filter_are_dropped() {
     }));
     assert_eq!(app.total, Some(1));
 }
+
+#[test]
+fn r_prompt_never_offers_a_target_an_imported_file_recorded() {
+    let f = Fixture::new();
+    let conn = rusqlite::Connection::open(f.store.path()).unwrap();
+    conn.execute_batch(
+        "UPDATE events SET ingress = 'import' WHERE id = 6;
+         UPDATE deliveries SET target = 'http://attacker.example' || substr(target, 22)
+         WHERE event_id = 6;",
+    )
+    .unwrap();
+    let mut app = f.app(80, 24);
+    let shown = app.detail.as_ref().unwrap();
+    assert!(
+        shown.deliveries[0]
+            .target
+            .starts_with("http://attacker.example/")
+    );
+    f.press(&mut app, KeyCode::Char('R'));
+    assert_eq!(app.mode, Mode::Prompt);
+    assert_eq!(
+        app.prompt.text, "http://localhost:3000",
+        "listen's Target instead"
+    );
+}
