@@ -17,7 +17,7 @@ use crate::capture::Capture;
 use crate::cmd::UsageError;
 use crate::event::new_uid;
 use crate::listener::Limits;
-use crate::tunnel::agent::{self, AgentConfig, RelayArgs, TunnelState};
+use crate::tunnel::agent::{self, AgentConfig, Held, RelayArgs, TunnelState};
 use crate::tunnel::backoff::Backoff;
 use crate::tunnel::protocol::{self, Handshake};
 
@@ -103,6 +103,8 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
             token: token.trim().to_string(),
             agent: new_uid(),
             takeover: args.takeover,
+            // Set from listen's --max-body in `spawn`.
+            max_body: None,
         },
         backoff: Backoff::new(
             args.relay_backoff_min,
@@ -164,9 +166,11 @@ pub fn spawn(
     lines: StateLines,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<TunnelHandle>> {
-    let Some(config) = config else {
+    let Some(mut config) = config else {
         return Ok(None);
     };
+    // The Relay takes no larger webhook for this Channel, and keeps larger queued ones.
+    config.handshake.max_body = Some(limits.max_body);
     eprintln!(
         "  receiving through the relay {} (channel {})",
         config.url, config.handshake.channel
@@ -206,6 +210,21 @@ pub async fn print_states(mut rx: watch::Receiver<TunnelState>, to_stdout: bool)
             };
             if written.is_err() {
                 return;
+            }
+            if let TunnelState::Connected {
+                held: Some(held), ..
+            } = &state
+            {
+                let line = format!("hooktap: warning: {}", held_warning(held));
+                let written = if to_stdout {
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "{line}").and_then(|_| out.flush())
+                } else {
+                    writeln!(std::io::stderr(), "{line}")
+                };
+                if written.is_err() {
+                    return;
+                }
             }
         }
         last = Some(kind);
@@ -250,13 +269,46 @@ fn live(state: &TunnelState) -> String {
     }
 }
 
+/// Says that the Relay keeps Events over this Agent's `--max-body`, and what to do.
+pub fn held_warning(h: &Held) -> String {
+    use crate::config::format_size;
+    let (these, it) = if h.count == 1 {
+        ("1 Event", "it")
+    } else {
+        (&*format!("{} Events", h.count), "them")
+    };
+    format!(
+        "the relay holds {these} larger than this Agent's --max-body of {} (largest {}): restart listen with --max-body {} or more to receive {it}; until then {it} wait on the relay",
+        format_size(h.max_body),
+        format_size(h.largest),
+        flag_size(h.largest)
+    )
+}
+
+/// `bytes` rounded up to a whole KiB or MiB, as `--max-body` takes it.
+fn flag_size(bytes: u64) -> String {
+    if bytes > 1 << 20 {
+        format!("{}MiB", bytes.div_ceil(1 << 20))
+    } else {
+        format!("{}KiB", bytes.div_ceil(1 << 10))
+    }
+}
+
 /// The state in words, as the log lines and the TUI show it.
 pub fn describe(state: &TunnelState) -> String {
     match state {
         TunnelState::Connecting => "tunnel connecting".into(),
-        TunnelState::Connected { public_url, queued } => {
+        TunnelState::Connected {
+            public_url,
+            queued,
+            held,
+        } => {
+            let over = match held {
+                Some(h) => format!(", {} over --max-body", h.count),
+                None => String::new(),
+            };
             format!(
-                "tunnel connected: {public_url} ({} waiting on the relay)",
+                "tunnel connected: {public_url} ({} waiting on the relay{over})",
                 crate::tunnel::events(*queued)
             )
         }
@@ -267,5 +319,38 @@ pub fn describe(state: &TunnelState) -> String {
             )
         }
         TunnelState::Offline { error } => format!("tunnel offline: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_held_warning_says_how_many_why_and_what_to_do() {
+        let one = held_warning(&Held {
+            count: 1,
+            largest: 10 << 10,
+            max_body: 1 << 10,
+        });
+        assert!(
+            one.contains(
+                "holds 1 Event larger than this Agent's --max-body of 1.0 KiB (largest 10.0 KiB)"
+            ),
+            "{one}"
+        );
+        assert!(
+            one.contains("--max-body 10KiB or more to receive it"),
+            "{one}"
+        );
+        let many = held_warning(&Held {
+            count: 3,
+            largest: (3 << 20) + 1,
+            max_body: 1 << 20,
+        });
+        assert!(
+            many.contains("3 Events") && many.contains("--max-body 4MiB"),
+            "{many}"
+        );
     }
 }

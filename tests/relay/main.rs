@@ -6,6 +6,7 @@ mod common;
 mod fault;
 mod faults;
 mod harness;
+mod limits;
 mod refusals;
 mod web;
 
