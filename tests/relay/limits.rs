@@ -1,4 +1,4 @@
-//! Limits the Relay and the Agent agree on: the Agent states its `--max-body` in the handshake,
+//! Limits: the rate of the Relay's refusal lines, and limits the Relay and the Agent agree on: the Agent states its `--max-body` in the handshake,
 //! the Relay keeps it per Channel (across restarts) and refuses larger webhooks at ingress; an
 //! Event it acknowledged before it knew stays queued and visible until the Agent can take it.
 
@@ -106,4 +106,55 @@ async fn an_acknowledged_event_over_the_agents_limit_stays_queued_visible_and_is
     assert_eq!(listed(dir.path(), "alice")[3..], ["0", "0", "1.0 MiB"]);
     let now = post_size(&client, port, 2 << 10).await.status;
     assert!(now == 201 || now == 202, "{now}");
+}
+
+/// A bad handshake, sent by hand: a wrong token for `alice`; returns the Relay's answer.
+async fn bad_handshake(certs: &Certs, port: u16) -> String {
+    let mut tls = tls_connect(certs, port).await;
+    let head = "GET /_hooktap/tunnel HTTP/1.1\r\nhost: localhost\r\nconnection: upgrade\r\n\
+                upgrade: hooktap-tunnel/1\r\nhooktap-channel: alice\r\n\
+                authorization: Bearer ht_wrong\r\n\r\n";
+    tokio::io::AsyncWriteExt::write_all(&mut tls, head.as_bytes())
+        .await
+        .unwrap();
+    let (answer, _, _) = read_until_closed(&mut tls, SECS(5)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Pass: an Agent refused in a loop leaves about one line a second in the Relay's log, then a
+/// count of the lines held back (listen's refusal lines work the same way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_handshakes_are_logged_at_most_once_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs(dir.path());
+    channel(dir.path(), &["add", "alice"]);
+    let (mut relay, port) = relay(dir.path(), &certs, 0, &[]);
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        let answer = bad_handshake(&certs, port).await;
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    }
+    wait(&mut relay, "refused an Agent", 5);
+    let lines = |relay: &Proc| relay.output().matches("refused an Agent").count();
+    let seconds = started.elapsed().as_secs() as usize;
+    assert!(
+        lines(&relay) <= seconds + 1,
+        "{} lines in {seconds} s:\n{}",
+        lines(&relay),
+        relay.output()
+    );
+    // Once a second has passed, the next refusal is logged with the count of the rest.
+    let mut counted = false;
+    for _ in 0..10 {
+        bad_handshake(&certs, port).await;
+        if eventually(SECS(1), || {
+            relay.output().contains("more refused since the last")
+        })
+        .await
+        {
+            counted = true;
+            break;
+        }
+    }
+    assert!(counted, "{}", relay.output());
 }
