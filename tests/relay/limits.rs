@@ -1,6 +1,7 @@
-//! Limits: the rate of the Relay's refusal lines, and limits the Relay and the Agent agree on: the Agent states its `--max-body` in the handshake,
-//! the Relay keeps it per Channel (across restarts) and refuses larger webhooks at ingress; an
-//! Event it acknowledged before it knew stays queued and visible until the Agent can take it.
+//! Limits: the rate of the Relay's refusal lines, and the body limit Relay and Agent agree on
+//! (the Agent states its `--max-body` in the handshake, the Relay keeps it per Channel across
+//! restarts and refuses larger webhooks at ingress; an Event it acknowledged before it knew
+//! stays queued and visible until an Agent can take it).
 
 use crate::harness::*;
 use crate::web::*;
