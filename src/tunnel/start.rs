@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use http::Uri;
-use pki_types::pem::PemObject;
-use pki_types::{CertificateDer, ServerName};
+use pki_types::ServerName;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -87,7 +86,7 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
     let tls = if tls {
         let name = ServerName::try_from(bare.to_string())
             .map_err(|_| usage(format!("--relay '{url}': '{bare}' is not a host name")))?;
-        Some((tls_connector(args)?, name))
+        Some((agent::trust::connector(args.relay_ca.as_deref())?, name))
     } else {
         eprintln!(
             "hooktap: warning: --relay {url} is plain HTTP: the token and Events travel unencrypted"
@@ -113,37 +112,6 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
         ),
         ping: args.relay_ping,
     }))
-}
-
-fn tls_connector(args: &RelayArgs) -> anyhow::Result<tokio_rustls::TlsConnector> {
-    let mut roots = rustls::RootCertStore::empty();
-    match &args.relay_ca {
-        Some(path) => {
-            let hint = || {
-                format!(
-                    "cannot read PEM certificates from {}: check --relay-ca",
-                    path.display()
-                )
-            };
-            let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .with_context(hint)?;
-            if certs.is_empty() {
-                anyhow::bail!("{} holds no certificate: check --relay-ca", path.display());
-            }
-            for cert in certs {
-                roots.add(cert).with_context(hint)?;
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-        .with_safe_default_protocol_versions()
-        .context("TLS setup failed")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// Where the Tunnel's state lines go.

@@ -8,6 +8,7 @@ mod faults;
 mod harness;
 mod limits;
 mod refusals;
+mod trust;
 mod web;
 
 use std::time::Duration;

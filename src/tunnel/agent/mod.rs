@@ -4,6 +4,8 @@
 
 mod dial;
 mod serve;
+pub mod trust;
+mod validity;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,7 +39,8 @@ pub struct RelayArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
-    /// Trust this PEM CA (or self-signed certificate) for the Relay instead of the usual roots
+    /// Trust the Relay's certificate if it is one in this PEM file (a self-signed one, pinned
+    /// byte for byte, CA flag or not), or is signed by one in it; instead of the usual roots
     #[arg(long, value_name = "PEM", requires = "relay")]
     pub relay_ca: Option<PathBuf>,
     /// Replace another Agent that holds the Channel
