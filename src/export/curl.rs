@@ -15,8 +15,7 @@ const FALLBACK: &str = "http://localhost:3000";
 /// The Target of the latest Delivery: its URL minus the Event's path and query.
 pub fn last_target(event: &Event, deliveries: &[Delivery]) -> Option<String> {
     let d = deliveries.last()?;
-    let suffix = event.path_and_query();
-    d.target.strip_suffix(&suffix).map(str::to_string)
+    crate::forward::Target::base_of(&d.target, &event.path_and_query()).map(str::to_string)
 }
 
 /// A Target URL as it may stand inside `"${HOOKTAP_TARGET:-...}"`: every character a shell

@@ -1,5 +1,9 @@
 //! Target: where live traffic and replays go, a base URL that Event paths are appended to.
+//! Joining them is done here only: dot-segments (`..`, `.`, also as `%2e`) are removed from the
+//! path first (RFC 3986 5.2.4), so a request stays under the Target's path prefix. The Event
+//! keeps its path as received.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use http::Uri;
@@ -44,19 +48,67 @@ impl Target {
         })
     }
 
-    /// The full URL for an Event's path and query.
+    /// The full URL for an Event's path and query: the base, then the path without its
+    /// dot-segments (`/../admin` under `http://app/hooks` goes to `http://app/hooks/admin`).
     pub fn url_for(&self, path_and_query: &str) -> String {
-        if path_and_query.starts_with('/') {
-            format!("{}{}", self.base, path_and_query)
-        } else {
-            format!("{}/{}", self.base, path_and_query)
-        }
+        format!("{}{}", self.base, suffix(path_and_query))
+    }
+
+    /// The base of `url`, a URL that [`Target::url_for`] made for `path_and_query` (a
+    /// Delivery's), if it was made so.
+    pub fn base_of<'u>(url: &'u str, path_and_query: &str) -> Option<&'u str> {
+        url.strip_suffix(suffix(path_and_query).as_ref())
     }
 
     /// The base URL as given.
     pub fn as_str(&self) -> &str {
         &self.base
     }
+}
+
+/// What [`Target::url_for`] appends to the base: the path with a leading `/` and without its
+/// dot-segments, then the query as it is.
+fn suffix(path_and_query: &str) -> Cow<'_, str> {
+    let (path, query) = match path_and_query.find('?') {
+        Some(at) => path_and_query.split_at(at),
+        None => (path_and_query, ""),
+    };
+    match remove_dot_segments(path) {
+        Cow::Borrowed(p) if p.starts_with('/') => Cow::Borrowed(path_and_query),
+        p if p.starts_with('/') => Cow::Owned(format!("{p}{query}")),
+        p => Cow::Owned(format!("/{p}{query}")),
+    }
+}
+
+/// RFC 3986 `remove_dot_segments` for an absolute path, where a segment of `.` or `..` may
+/// also be percent-encoded (`%2e`, `%2E`), as many apps decode it before routing. `..` above
+/// the root stays at the root.
+fn remove_dot_segments(path: &str) -> Cow<'_, str> {
+    let dots = |segment: &str| match segment.to_ascii_lowercase().replace("%2e", ".").as_str() {
+        "." => Some(1),
+        ".." => Some(2),
+        _ => None,
+    };
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    if !segments.iter().any(|s| dots(s).is_some()) {
+        return Cow::Borrowed(path);
+    }
+    let mut out: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        let kind = dots(segment);
+        match kind {
+            Some(1) => {}
+            Some(_) => {
+                out.pop();
+            }
+            None => out.push(segment),
+        }
+        // `/a/..` is the folder `/`, not the file `` (the path keeps its last slash).
+        if kind.is_some() && i + 1 == segments.len() {
+            out.push("");
+        }
+    }
+    Cow::Owned(format!("/{}", out.join("/")))
 }
 
 /// Parses a URL a user passes (a Target, `trigger --to`): `http://` or `https://`, a host, and
@@ -138,6 +190,33 @@ mod tests {
         );
         assert!(Target::parse("http://x/?q=1").is_err());
         assert!(Target::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn dot_segments_never_leave_the_prefix() {
+        let t = Target::parse("http://127.0.0.1:3000/hooks").unwrap();
+        let cases = [
+            ("/../admin", "/hooks/admin"),
+            ("/%2e%2e/admin", "/hooks/admin"),
+            ("/%2E%2e/%2e/admin?x=/../y", "/hooks/admin?x=/../y"),
+            ("/.%2e/.%2E/a", "/hooks/a"),
+            ("/a/b/../../../../c", "/hooks/c"),
+            ("/a/./b/.", "/hooks/a/b/"),
+            ("/a/b/..", "/hooks/a/"),
+            ("/..", "/hooks/"),
+            ("..", "/hooks/"),
+            ("/a//../b", "/hooks/a/b"),
+            ("/a/..b/...", "/hooks/a/..b/..."),
+            ("/a%2fb/%2e%2e%2fc", "/hooks/a%2fb/%2e%2e%2fc"),
+            ("/plain/path?q=1", "/hooks/plain/path?q=1"),
+            ("rel", "/hooks/rel"),
+        ];
+        for (path, want) in cases {
+            let url = t.url_for(path);
+            assert_eq!(url, format!("http://127.0.0.1:3000{want}"), "{path}");
+            assert_eq!(Target::base_of(&url, path), Some(t.as_str()), "{path}");
+        }
+        assert_eq!(Target::base_of("http://elsewhere/x", "/y"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 pub mod framing;
 mod request;
 
-pub use request::{closing, read_body, refuse, response, too_large};
+pub use request::{Throttle, closing, cut, read_body, refuse, response, too_large};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;

@@ -141,21 +141,23 @@ fn refused(
 /// The refusal lines of this process.
 static REFUSALS: Throttle = Throttle::new();
 
-/// Lets one line through per second and counts the ones it holds back.
-struct Throttle {
+/// Lets one line through per second and counts the ones it holds back (the Relay's refusal
+/// lines use it too).
+pub struct Throttle {
     /// When the last line went out, and how many were held back since.
     state: Mutex<(Option<Instant>, u64)>,
 }
 
 impl Throttle {
-    const fn new() -> Throttle {
+    /// A throttle that lets the first line through.
+    pub const fn new() -> Throttle {
         Throttle {
             state: Mutex::new((None, 0)),
         }
     }
 
     /// `Some(held back since the last line)` when a line may go out at `now`, else `None`.
-    fn admit(&self, now: Instant) -> Option<u64> {
+    pub fn admit(&self, now: Instant) -> Option<u64> {
         // A poisoned lock only means a panic elsewhere mid-update of two plain numbers.
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (last, held) = &mut *state;
@@ -168,8 +170,14 @@ impl Throttle {
     }
 }
 
+impl Default for Throttle {
+    fn default() -> Throttle {
+        Throttle::new()
+    }
+}
+
 /// `text` as it is, or its first `max - 1` characters and `…`.
-fn cut(text: &str, max: usize) -> Cow<'_, str> {
+pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {
         None => Cow::Borrowed(text),
         Some(_) => {

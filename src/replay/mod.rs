@@ -122,8 +122,7 @@ pub fn default_target(reader: &Reader, event_id: i64) -> anyhow::Result<Option<T
             .find(|d| d.result.outcome == Outcome::Ok)
             .or(deliveries.last());
         if let Some(d) = latest {
-            let suffix = event.path_and_query();
-            let base = d.target.strip_suffix(&suffix).unwrap_or(&d.target);
+            let base = Target::base_of(&d.target, &event.path_and_query()).unwrap_or(&d.target);
             return Target::parse(base).map(Some).map_err(|e| {
                 anyhow::anyhow!(
                     "cannot reuse the Target of Delivery #{}: {e}; pass --to URL",

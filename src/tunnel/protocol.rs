@@ -8,7 +8,8 @@
 //!   Connection: upgrade
 //!   Upgrade: hooktap-tunnel/1
 //!   Authorization: Bearer ht_...
-//!   Hooktap-Channel: alice  ---------------------->  (checked within the handshake deadline)
+//!   Hooktap-Channel: alice
+//!   Hooktap-Max-Body: 26214400  ------------------>  (checked within the handshake deadline)
 //!   <------------------------  101 Switching Protocols (Hooktap-Queued, Hooktap-Public-Url)
 //!   HTTP/2 on the same connection: the Relay is the client, the Agent the server;
 //!   each Event is one request, answered after the Agent has committed it.
@@ -38,6 +39,13 @@ pub const H_CHANNEL: &str = "hooktap-channel";
 pub const H_AGENT: &str = "hooktap-agent";
 /// Handshake: `1` to replace another Agent that holds the Channel.
 pub const H_TAKEOVER: &str = "hooktap-takeover";
+/// Handshake: the largest body the Agent takes (its `--max-body`, in bytes). The Relay keeps
+/// the last value per Channel and refuses larger webhooks at ingress with `413`.
+pub const H_MAX_BODY: &str = "hooktap-max-body";
+/// The Relay's hello: queued Events larger than the Agent's `--max-body` (kept, not sent).
+pub const H_HELD: &str = "hooktap-held";
+/// The Relay's hello: the largest of those, in bytes.
+pub const H_HELD_LARGEST: &str = "hooktap-held-largest";
 /// Handshake answer and Event requests: Events waiting on the Relay for this Channel.
 pub const H_QUEUED: &str = "hooktap-queued";
 /// Handshake answer: the Channel's public URL.
@@ -61,6 +69,8 @@ pub struct Handshake {
     pub token: String,
     pub agent: String,
     pub takeover: bool,
+    /// The Agent's `--max-body` ([`H_MAX_BODY`]); `None` from an Agent that does not say.
+    pub max_body: Option<u64>,
 }
 
 /// Why the Relay refused a handshake: an HTTP status and a sentence for the Agent's user.
@@ -100,6 +110,9 @@ pub fn request(
         .header(H_AGENT, &h.agent);
     if h.takeover {
         b = b.header(H_TAKEOVER, "1");
+    }
+    if let Some(max) = h.max_body {
+        b = b.header(H_MAX_BODY, max);
     }
     b.body(http_body_util::Empty::new())
 }
@@ -158,11 +171,21 @@ pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Re
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Refusal::new(StatusCode::UNAUTHORIZED, "no token given (--token)"))?;
+    let max_body = match text(H_MAX_BODY) {
+        None => None,
+        Some(v) => Some(v.parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("{H_MAX_BODY} must be a positive number of bytes, not '{v}'"),
+            )
+        })?),
+    };
     Ok(Handshake {
         channel: channel.to_string(),
         token: token.to_string(),
         agent: text(H_AGENT).unwrap_or("").chars().take(64).collect(),
         takeover: text(H_TAKEOVER) == Some("1"),
+        max_body,
     })
 }
 
@@ -240,10 +263,23 @@ mod tests {
             token: "ht_abc".into(),
             agent: "01AGENT".into(),
             takeover: true,
+            max_body: Some(1024),
         };
         let req = request("relay.example.com", &hs).unwrap();
         assert_eq!(req.uri().path(), TUNNEL_PATH);
-        assert_eq!(parse(req.method(), req.headers()), Ok(hs));
+        assert_eq!(req.headers()[H_MAX_BODY], "1024");
+        assert_eq!(parse(req.method(), req.headers()), Ok(hs.clone()));
+        let silent = Handshake {
+            max_body: None,
+            ..hs.clone()
+        };
+        let req = request("relay.example.com", &silent).unwrap();
+        assert_eq!(parse(req.method(), req.headers()), Ok(silent));
+        let mut bad = request("relay.example.com", &hs).unwrap();
+        bad.headers_mut()
+            .insert(H_MAX_BODY, http::HeaderValue::from_static("lots"));
+        let refused = parse(bad.method(), bad.headers()).unwrap_err();
+        assert!(refused.message.contains("hooktap-max-body"), "{refused}");
     }
 
     #[test]

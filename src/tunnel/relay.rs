@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::capture::Answer;
 use crate::event::{HeaderList, new_uid, now_micros};
-use crate::listener::{self, Limits, MAX_HEAD_BYTES, MAX_HEADERS, framing};
+use crate::listener::{self, Limits, MAX_HEAD_BYTES, MAX_HEADERS, Throttle, framing};
 use crate::tunnel::hub::{Hub, say};
 use crate::tunnel::protocol::{
     self, CHANNEL_PREFIX, H_PUBLIC_URL, H_QUEUED, HEALTH_PATH, Refusal, TUNNEL_PATH, UPGRADE,
@@ -168,9 +168,26 @@ async fn webhook(
     hub: &Arc<Hub>,
     config: &RelayConfig,
 ) -> Response<Full<Bytes>> {
-    let limits = &config.limits;
-    if let Some(refusal) = listener::refuse(&req, limits, conflict) {
-        return listener::closing(refusal);
+    // Nothing larger than the Channel's Agent takes: an Event acknowledged here must be one
+    // it can store (before any Agent connected, the Relay's own --max-body holds).
+    let agent_max = hub
+        .agent_max_body(&channel)
+        .filter(|&a| a < config.limits.max_body);
+    let limits = &Limits {
+        max_body: agent_max.unwrap_or(config.limits.max_body),
+        ..config.limits.clone()
+    };
+    let method = req.method().clone();
+    let refused = |answer: Answer| {
+        let answer = match agent_max {
+            Some(max) if answer.status == 413 => agents_limit(&channel, max),
+            _ => answer,
+        };
+        refusal_line(&channel, &method, &path, remote, &answer);
+        listener::closing(answer)
+    };
+    if let Some(answer) = listener::refuse(&req, limits, conflict) {
+        return refused(answer);
     }
     let h = req.headers();
     let mut headers = HeaderList::default();
@@ -180,7 +197,7 @@ async fn webhook(
     let (parts, body) = req.into_parts();
     let body = match listener::read_body(body, limits).await {
         Ok(b) => b,
-        Err(answer) => return listener::closing(answer),
+        Err(answer) => return refused(answer),
     };
     let ev = RelayEvent {
         seq: 0,
@@ -201,6 +218,54 @@ async fn webhook(
     match tokio::spawn(async move { hub.receive(ev).await }).await {
         Ok(answer) => listener::response(answer),
         Err(_) => listener::response(Answer::text(500, "internal error")),
+    }
+}
+
+/// The `413` for a body over the `--max-body` the Channel's Agent stated.
+fn agents_limit(channel: &str, max: u64) -> Answer {
+    let max = crate::config::format_size(max);
+    Answer::text(
+        413,
+        &format!(
+            "body larger than {max}, the limit of the Agent of channel '{channel}': its user can raise it with `hooktap listen --max-body`"
+        ),
+    )
+}
+
+/// Refused webhooks and refused Agents: at most one line a second each (a sender or an
+/// Agent refused in a loop must not fill the Relay's log), with a count of the rest.
+static WEBHOOK_REFUSALS: Throttle = Throttle::new();
+static AGENT_REFUSALS: Throttle = Throttle::new();
+
+/// `n more refused ...` for a line after `skipped` held-back ones.
+fn held_back(skipped: u64) -> String {
+    match skipped {
+        0 => String::new(),
+        n => format!(" ({n} more refused since the last such line, not logged)"),
+    }
+}
+
+fn refusal_line(
+    channel: &str,
+    method: &http::Method,
+    path: &str,
+    remote: SocketAddr,
+    answer: &Answer,
+) {
+    if let Some(skipped) = WEBHOOK_REFUSALS.admit(Instant::now()) {
+        let why = String::from_utf8_lossy(&answer.body);
+        let why = why.trim().trim_start_matches("hooktap: ");
+        // TODO(text): sanitize (the path is the sender's)
+        say(
+            channel,
+            &format!(
+                "refused {} {} from {remote} with {}: {why}; not stored{}",
+                listener::cut(method.as_str(), 20),
+                listener::cut(path, 100),
+                answer.status,
+                held_back(skipped)
+            ),
+        );
     }
 }
 
@@ -232,10 +297,10 @@ async fn tunnel(
     let (slot, queued) = match admitted {
         Ok(x) => x,
         Err(r) => {
-            say(
-                &hs.channel,
-                &format!("refused an Agent from {remote}: {}", r.message),
-            );
+            if let Some(skipped) = AGENT_REFUSALS.admit(Instant::now()) {
+                let line = format!("refused an Agent from {remote}: {}", r.message);
+                say(&hs.channel, &format!("{line}{}", held_back(skipped)));
+            }
             return refuse(r);
         }
     };

@@ -1,6 +1,6 @@
-//! The Relay's database (SQLite, WAL, `synchronous=FULL`): its schema, opening it, and the
-//! Channel table, which `hooktap relay channel ...` changes from another process while the
-//! Relay runs.
+//! The Relay's database (SQLite, WAL, `synchronous=FULL`): its schema and migrations, opening
+//! it, and the Channel table, which `hooktap relay channel ...` changes from another process
+//! while the Relay runs.
 
 use std::path::Path;
 
@@ -33,8 +33,11 @@ const SCHEMA: &str = "
         status INTEGER
     );
     CREATE INDEX IF NOT EXISTS events_queue ON events(channel, seq) WHERE state = 'queued';
-    CREATE INDEX IF NOT EXISTS events_done ON events(done_at) WHERE state != 'queued';
-    PRAGMA user_version = 1;";
+    CREATE INDEX IF NOT EXISTS events_done ON events(done_at) WHERE state != 'queued';";
+
+/// The schema version this hooktap writes: 1 made the tables above; 2 added
+/// `channels.agent_max_body`, the last `--max-body` the Channel's Agent stated in its handshake.
+const VERSION: i64 = 2;
 
 /// A Channel as `relay channel list` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +47,32 @@ pub struct ChannelRow {
     pub created_at: Micros,
     pub last_seen: Option<Micros>,
     pub queued: u64,
+    /// The last `--max-body` its Agent stated (`None` before any Agent connected).
+    pub agent_max_body: Option<u64>,
+    /// Of the queued Events, those larger than `agent_max_body`: kept, not delivered, until
+    /// the Agent raises its limit.
+    pub too_large: u64,
+}
+
+/// What every Channel query selects, for [`row`].
+const COLUMNS: &str = "SELECT name, token_sha256, created_at, last_seen, \
+     (SELECT count(*) FROM events e WHERE e.channel = c.name AND e.state = 'queued'), \
+     agent_max_body, \
+     (SELECT count(*) FROM events e WHERE e.channel = c.name AND e.state = 'queued' \
+      AND length(e.body) > c.agent_max_body) \
+     FROM channels c";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRow> {
+    let hash: Vec<u8> = r.get(1)?;
+    Ok(ChannelRow {
+        name: r.get(0)?,
+        token_sha256: hash.try_into().unwrap_or([0; 32]),
+        created_at: r.get(2)?,
+        last_seen: r.get(3)?,
+        queued: r.get::<_, i64>(4)? as u64,
+        agent_max_body: r.get::<_, Option<i64>>(5)?.map(|n| n as u64),
+        too_large: r.get::<_, i64>(6)? as u64,
+    })
 }
 
 /// Opens (creating if needed, folder `0700`, file `0600`) the Relay's database.
@@ -71,7 +100,38 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
         conn.execute_batch(SCHEMA)?;
         Ok(conn)
     };
-    setup().with_context(|| format!("cannot open the relay database {}: {hint}", path.display()))
+    let mut conn = setup()
+        .with_context(|| format!("cannot open the relay database {}: {hint}", path.display()))?;
+    migrate(&mut conn)
+        .with_context(|| format!("cannot upgrade the relay database {}", path.display()))?;
+    Ok(conn)
+}
+
+/// Brings the schema to [`VERSION`], in one transaction (a Relay and a `relay channel` command
+/// may open the database at once). A database of a newer hooktap is refused.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > VERSION {
+        anyhow::bail!(
+            "it is at schema version {version}, made by a newer hooktap (this one knows up to {VERSION}): run the newer hooktap"
+        );
+    }
+    if version == VERSION {
+        return Ok(());
+    }
+    // An older hooktap set version 1 on every open, even over a version 2 database.
+    let has_limit: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('channels') WHERE name = 'agent_max_body'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_limit {
+        tx.execute_batch("ALTER TABLE channels ADD COLUMN agent_max_body INTEGER")?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// A read-only connection for lookups beside the writer (it never takes the write lock).
@@ -82,41 +142,19 @@ pub fn open_reader(path: &Path) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
-/// One Channel's token hash and queued count, if it exists.
-pub fn channel(conn: &Connection, name: &str) -> anyhow::Result<Option<([u8; 32], u64)>> {
+/// One Channel, if it exists.
+pub fn channel(conn: &Connection, name: &str) -> anyhow::Result<Option<ChannelRow>> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .prepare_cached(
-            "SELECT token_sha256, (SELECT count(*) FROM events e \
-             WHERE e.channel = c.name AND e.state = 'queued') FROM channels c WHERE name = ?1",
-        )?
-        .query_row([name], |r| {
-            let hash: Vec<u8> = r.get(0)?;
-            Ok((
-                hash.try_into().unwrap_or([0; 32]),
-                r.get::<_, i64>(1)? as u64,
-            ))
-        })
+        .prepare_cached(&format!("{COLUMNS} WHERE name = ?1"))?
+        .query_row([name], row)
         .optional()?)
 }
 
-/// Every Channel with its queued count, by name.
+/// Every Channel with its counts, by name.
 pub fn channels(conn: &Connection) -> anyhow::Result<Vec<ChannelRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, token_sha256, created_at, last_seen, \
-         (SELECT count(*) FROM events e WHERE e.channel = c.name AND e.state = 'queued') \
-         FROM channels c ORDER BY name",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        let hash: Vec<u8> = r.get(1)?;
-        Ok(ChannelRow {
-            name: r.get(0)?,
-            token_sha256: hash.try_into().unwrap_or([0; 32]),
-            created_at: r.get(2)?,
-            last_seen: r.get(3)?,
-            queued: r.get::<_, i64>(4)? as u64,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!("{COLUMNS} ORDER BY name"))?;
+    let rows = stmt.query_map([], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

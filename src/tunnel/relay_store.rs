@@ -138,21 +138,24 @@ impl RelayStore {
         .await
     }
 
-    /// Up to `limit` queued Events of `channel` after `after`, in arrival order.
+    /// Up to `limit` queued Events of `channel` after `after`, in arrival order, leaving out
+    /// those with a body over `max_body` (they stay queued for an Agent with a larger limit).
     pub async fn page(
         &self,
         channel: &str,
         after: i64,
         limit: usize,
+        max_body: Option<u64>,
     ) -> anyhow::Result<Vec<RelayEvent>> {
         let channel = channel.to_string();
+        let max_body = max_body.map(|m| m.min(i64::MAX as u64) as i64);
         self.call(move |t| {
             let mut stmt = t.prepare_cached(
                 "SELECT seq, uid, channel, received_at, method, path, query, remote_addr, proto, \
                  headers, body FROM events WHERE channel = ?1 AND state = 'queued' AND seq > ?2 \
-                 ORDER BY seq LIMIT ?3",
+                 AND (?4 IS NULL OR length(body) <= ?4) ORDER BY seq LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![channel, after, limit as i64], |r| {
+            let rows = stmt.query_map(params![channel, after, limit as i64, max_body], |r| {
                 let headers: Vec<u8> = r.get(9)?;
                 Ok(RelayEvent {
                     seq: r.get(0)?,
@@ -193,6 +196,34 @@ impl RelayStore {
                 params![channel, now_micros()],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    /// Notes that an Agent stating `max_body` attached to `channel` now (the limit is kept
+    /// for ingress, across restarts; an Agent that states none leaves the last one); returns
+    /// how many queued Events are over the limit, and the largest body among them.
+    pub async fn attached(
+        &self,
+        channel: &str,
+        max_body: Option<u64>,
+    ) -> anyhow::Result<(u64, u64)> {
+        let channel = channel.to_string();
+        let max_body = max_body.map(|m| m.min(i64::MAX as u64) as i64);
+        self.call(move |t| {
+            t.execute(
+                "UPDATE channels SET last_seen = ?2, agent_max_body = coalesce(?3, agent_max_body) \
+                 WHERE name = ?1",
+                params![channel, now_micros(), max_body],
+            )?;
+            let (n, largest): (i64, Option<i64>) = t.query_row(
+                "SELECT count(*), max(length(body)) FROM events WHERE channel = ?1 \
+                 AND state = 'queued' \
+                 AND length(body) > (SELECT agent_max_body FROM channels WHERE name = ?1)",
+                [&channel],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok((n as u64, largest.unwrap_or(0) as u64))
         })
         .await
     }
@@ -308,13 +339,13 @@ mod tests {
             store.insert(ev("a", "alice")).await.is_err(),
             "uid is unique"
         );
-        let page = store.page("alice", 0, 10).await.unwrap();
+        let page = store.page("alice", 0, 10, None).await.unwrap();
         assert_eq!(
             page.iter().map(|e| e.uid.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
         assert_eq!(page[0].headers, ev("a", "alice").headers);
-        assert_eq!(store.page("alice", a, 10).await.unwrap().len(), 1);
+        assert_eq!(store.page("alice", a, 10, None).await.unwrap().len(), 1);
         assert!(
             store
                 .finish(a, Finished::Delivered, Some(200))
@@ -336,7 +367,69 @@ mod tests {
         assert!(rotate_channel(&conn, "alice", &[3; 32]).unwrap());
         assert_eq!(remove_channel(&mut conn, "alice").unwrap(), Some(1));
         assert_eq!(remove_channel(&mut conn, "alice").unwrap(), None);
-        assert!(store.page("alice", 0, 10).await.unwrap().is_empty());
+        assert!(store.page("alice", 0, 10, None).await.unwrap().is_empty());
         let _ = b;
+    }
+
+    #[tokio::test]
+    async fn an_agents_limit_is_kept_and_larger_events_stay_queued_but_unsent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let conn = open(&path).unwrap();
+        add_channel(&conn, "alice", &[1; 32]).unwrap();
+        let (store, _thread) = RelayStore::open(&path).unwrap();
+        let big = RelayEvent {
+            body: Bytes::from(vec![b'x'; 100]),
+            ..ev("big", "alice")
+        };
+        store.insert(big).await.unwrap();
+        store.insert(ev("small", "alice")).await.unwrap();
+        assert_eq!(store.attached("alice", Some(10)).await.unwrap(), (1, 100));
+        let page = store.page("alice", 0, 10, Some(10)).await.unwrap();
+        assert_eq!(page.len(), 1, "only the small one is sent");
+        assert_eq!(page[0].uid, "small");
+        let row = &store.channels().await.unwrap()["alice"];
+        assert_eq!(
+            (row.agent_max_body, row.queued, row.too_large),
+            (Some(10), 2, 1)
+        );
+        // An Agent that does not say keeps the last stated limit.
+        assert_eq!(store.attached("alice", None).await.unwrap(), (1, 100));
+        assert_eq!(store.attached("alice", Some(100)).await.unwrap(), (0, 0));
+        assert_eq!(
+            store.page("alice", 0, 10, Some(100)).await.unwrap().len(),
+            2
+        );
+        drop(store);
+        // It survives a reopen, which migrates nothing twice.
+        let again = open(&path).unwrap();
+        let row = crate::tunnel::relay_db::channel(&again, "alice")
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.agent_max_body, Some(100));
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE channels (name TEXT PRIMARY KEY, token_sha256 BLOB NOT NULL, \
+             created_at INTEGER NOT NULL, last_seen INTEGER); \
+             INSERT INTO channels VALUES ('alice', x'00', 1, NULL); PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(old);
+        let conn = open(&path).unwrap();
+        let rows = channels(&conn).unwrap();
+        assert_eq!(
+            (rows[0].name.as_str(), rows[0].agent_max_body),
+            ("alice", None)
+        );
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = format!("{:#}", open(&path).unwrap_err());
+        assert!(err.contains("newer hooktap"), "{err}");
     }
 }

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use http::Uri;
-use pki_types::pem::PemObject;
-use pki_types::{CertificateDer, ServerName};
+use pki_types::ServerName;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -17,7 +16,7 @@ use crate::capture::Capture;
 use crate::cmd::UsageError;
 use crate::event::new_uid;
 use crate::listener::Limits;
-use crate::tunnel::agent::{self, AgentConfig, RelayArgs, TunnelState};
+use crate::tunnel::agent::{self, AgentConfig, Held, RelayArgs, TunnelState};
 use crate::tunnel::backoff::Backoff;
 use crate::tunnel::protocol::{self, Handshake};
 
@@ -87,7 +86,7 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
     let tls = if tls {
         let name = ServerName::try_from(bare.to_string())
             .map_err(|_| usage(format!("--relay '{url}': '{bare}' is not a host name")))?;
-        Some((tls_connector(args)?, name))
+        Some((agent::trust::connector(args.relay_ca.as_deref())?, name))
     } else {
         eprintln!(
             "hooktap: warning: --relay {url} is plain HTTP: the token and Events travel unencrypted"
@@ -103,6 +102,8 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
             token: token.trim().to_string(),
             agent: new_uid(),
             takeover: args.takeover,
+            // Set from listen's --max-body in `spawn`.
+            max_body: None,
         },
         backoff: Backoff::new(
             args.relay_backoff_min,
@@ -111,37 +112,6 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
         ),
         ping: args.relay_ping,
     }))
-}
-
-fn tls_connector(args: &RelayArgs) -> anyhow::Result<tokio_rustls::TlsConnector> {
-    let mut roots = rustls::RootCertStore::empty();
-    match &args.relay_ca {
-        Some(path) => {
-            let hint = || {
-                format!(
-                    "cannot read PEM certificates from {}: check --relay-ca",
-                    path.display()
-                )
-            };
-            let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .with_context(hint)?;
-            if certs.is_empty() {
-                anyhow::bail!("{} holds no certificate: check --relay-ca", path.display());
-            }
-            for cert in certs {
-                roots.add(cert).with_context(hint)?;
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-        .with_safe_default_protocol_versions()
-        .context("TLS setup failed")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// Where the Tunnel's state lines go.
@@ -164,9 +134,11 @@ pub fn spawn(
     lines: StateLines,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<TunnelHandle>> {
-    let Some(config) = config else {
+    let Some(mut config) = config else {
         return Ok(None);
     };
+    // The Relay takes no larger webhook for this Channel, and keeps larger queued ones.
+    config.handshake.max_body = Some(limits.max_body);
     eprintln!(
         "  receiving through the relay {} (channel {})",
         config.url, config.handshake.channel
@@ -206,6 +178,21 @@ pub async fn print_states(mut rx: watch::Receiver<TunnelState>, to_stdout: bool)
             };
             if written.is_err() {
                 return;
+            }
+            if let TunnelState::Connected {
+                held: Some(held), ..
+            } = &state
+            {
+                let line = format!("hooktap: warning: {}", held_warning(held));
+                let written = if to_stdout {
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "{line}").and_then(|_| out.flush())
+                } else {
+                    writeln!(std::io::stderr(), "{line}")
+                };
+                if written.is_err() {
+                    return;
+                }
             }
         }
         last = Some(kind);
@@ -250,13 +237,46 @@ fn live(state: &TunnelState) -> String {
     }
 }
 
+/// Says that the Relay keeps Events over this Agent's `--max-body`, and what to do.
+pub fn held_warning(h: &Held) -> String {
+    use crate::config::format_size;
+    let (these, it) = if h.count == 1 {
+        ("1 Event", "it")
+    } else {
+        (&*format!("{} Events", h.count), "them")
+    };
+    format!(
+        "the relay holds {these} larger than this Agent's --max-body of {} (largest {}): restart listen with --max-body {} or more to receive {it}; until then {it} wait on the relay",
+        format_size(h.max_body),
+        format_size(h.largest),
+        flag_size(h.largest)
+    )
+}
+
+/// `bytes` rounded up to a whole KiB or MiB, as `--max-body` takes it.
+fn flag_size(bytes: u64) -> String {
+    if bytes > 1 << 20 {
+        format!("{}MiB", bytes.div_ceil(1 << 20))
+    } else {
+        format!("{}KiB", bytes.div_ceil(1 << 10))
+    }
+}
+
 /// The state in words, as the log lines and the TUI show it.
 pub fn describe(state: &TunnelState) -> String {
     match state {
         TunnelState::Connecting => "tunnel connecting".into(),
-        TunnelState::Connected { public_url, queued } => {
+        TunnelState::Connected {
+            public_url,
+            queued,
+            held,
+        } => {
+            let over = match held {
+                Some(h) => format!(", {} over --max-body", h.count),
+                None => String::new(),
+            };
             format!(
-                "tunnel connected: {public_url} ({} waiting on the relay)",
+                "tunnel connected: {public_url} ({} waiting on the relay{over})",
                 crate::tunnel::events(*queued)
             )
         }
@@ -267,5 +287,38 @@ pub fn describe(state: &TunnelState) -> String {
             )
         }
         TunnelState::Offline { error } => format!("tunnel offline: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_held_warning_says_how_many_why_and_what_to_do() {
+        let one = held_warning(&Held {
+            count: 1,
+            largest: 10 << 10,
+            max_body: 1 << 10,
+        });
+        assert!(
+            one.contains(
+                "holds 1 Event larger than this Agent's --max-body of 1.0 KiB (largest 10.0 KiB)"
+            ),
+            "{one}"
+        );
+        assert!(
+            one.contains("--max-body 10KiB or more to receive it"),
+            "{one}"
+        );
+        let many = held_warning(&Held {
+            count: 3,
+            largest: (3 << 20) + 1,
+            max_body: 1 << 20,
+        });
+        assert!(
+            many.contains("3 Events") && many.contains("--max-body 4MiB"),
+            "{many}"
+        );
     }
 }

@@ -128,3 +128,58 @@ proptest! {
         prop_assert_eq!(&stored, &want);
     }
 }
+
+/// Pass: with a Target path prefix, dot-segments (plain or `%2e`) never take a request out of
+/// it, live or replayed, while the Store keeps the path as the sender sent it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_segments_stay_under_the_target_prefix_live_and_replayed() {
+    use crate::common::{Behaviour, InProcess, TestTarget, eventually, ok_on, raw};
+    let app = TestTarget::start(Behaviour::Status(200)).await;
+    let h = InProcess::start(
+        &format!("{}/hooks", app.url()),
+        Limits::default(),
+        hooktap::capture::Respond::Passthrough,
+        Duration::from_secs(9),
+    )
+    .await;
+    let sent = [
+        "/../admin",
+        "/%2e%2E/admin?x=1",
+        "/a/./b/../../../../admin/",
+    ];
+    for path in sent {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+        );
+        let (resp, _) = raw(h.addr, request.as_bytes(), Duration::from_secs(5)).await;
+        assert!(resp.starts_with("HTTP/1.1 200"), "{path}: {resp}");
+    }
+    let paths = |app: &TestTarget| -> Vec<String> {
+        app.all
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.uri.clone())
+            .collect()
+    };
+    let live = ["/hooks/admin", "/hooks/admin?x=1", "/hooks/admin/"];
+    assert_eq!(paths(&app), live);
+    let reader = Reader::open(&h.db()).unwrap();
+    let mut stored = Vec::new();
+    for s in reader.recent(10, None).unwrap().iter().rev() {
+        let (_, e) = reader.event(s.id).unwrap().unwrap();
+        stored.push((s.id, e.path_and_query()));
+    }
+    let as_sent: Vec<_> = stored.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(as_sent, sent, "the Store keeps each path as received");
+    // A replay goes where the Delivery went: under the prefix, by the same rule.
+    for (id, _) in &stored {
+        ok_on(&h.db(), &["replay", &id.to_string()]);
+    }
+    let all = eventually(Duration::from_secs(5), || {
+        let got = paths(&app);
+        (got.len() == 6).then_some(got)
+    })
+    .await;
+    assert_eq!(all[3..], live);
+}

@@ -38,6 +38,24 @@ pub fn certs(dir: &Path) -> Certs {
     c
 }
 
+/// A self-signed certificate with CA:TRUE for `localhost` and `127.0.0.1` (what a plain
+/// `openssl req -x509` makes), used as the Relay's own and given to the Agent as `ca`.
+pub fn self_signed_ca(dir: &Path) -> Certs {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let c = Certs {
+        ca: dir.join("self-signed.pem"),
+        cert: dir.join("self-signed.pem"),
+        key: dir.join("self-signed-key.pem"),
+    };
+    std::fs::write(&c.cert, cert.pem()).unwrap();
+    std::fs::write(&c.key, key.serialize_pem()).unwrap();
+    c
+}
+
 /// A running `hooktap` process whose stdout and stderr lines are collected.
 pub struct Proc {
     pub child: Child,

@@ -6,7 +6,9 @@ mod common;
 mod fault;
 mod faults;
 mod harness;
+mod limits;
 mod refusals;
+mod trust;
 mod web;
 
 use std::time::Duration;

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::ChannelCommand;
 use crate::cmd::UsageError;
+use crate::config::format_size;
 use crate::event::Micros;
 use crate::tunnel::protocol::{self, CHANNEL_PREFIX};
 use crate::tunnel::relay_store::{self, ChannelRow};
@@ -77,16 +78,25 @@ fn print_channels(rows: &[ChannelRow]) {
         None => "never".into(),
     };
     println!(
-        "{:<24} {:<19}  {:<19}  {:>7}",
-        "CHANNEL", "CREATED", "LAST SEEN", "QUEUED"
+        "{:<24} {:<19}  {:<19}  {:>7}  {:>9}  {:>14}",
+        "CHANNEL", "CREATED", "LAST SEEN", "QUEUED", "TOO LARGE", "AGENT MAX BODY"
     );
     for r in rows {
         println!(
-            "{:<24} {:<19}  {:<19}  {:>7}",
+            "{:<24} {:<19}  {:<19}  {:>7}  {:>9}  {:>14}",
             r.name,
             when(Some(r.created_at)),
             when(r.last_seen),
-            r.queued
+            r.queued,
+            r.too_large,
+            r.agent_max_body.map_or("-".into(), format_size)
+        );
+    }
+    for r in rows.iter().filter(|r| r.too_large > 0) {
+        eprintln!(
+            "channel {}: {} queued (acknowledged to the sender) larger than its Agent's --max-body; delivered once the Agent runs with a larger --max-body",
+            r.name,
+            crate::tunnel::events(r.too_large)
         );
     }
 }

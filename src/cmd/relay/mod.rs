@@ -95,7 +95,8 @@ pub enum RelayCommand {
 pub enum ChannelCommand {
     /// Add a Channel and print its new token (once; only its hash is kept)
     Add { name: String },
-    /// List Channels with when they were created, last seen, and Events waiting
+    /// List Channels with when they were created, last seen, Events waiting, and those of them
+    /// too large for the Channel's Agent (its last stated --max-body)
     List,
     /// Remove a Channel: its token stops working at once and its waiting Events are dropped
     Remove { name: String },

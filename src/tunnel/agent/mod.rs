@@ -4,6 +4,8 @@
 
 mod dial;
 mod serve;
+pub mod trust;
+mod validity;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,7 +39,8 @@ pub struct RelayArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
-    /// Trust this PEM CA (or self-signed certificate) for the Relay instead of the usual roots
+    /// Trust the Relay's certificate if it is one in this PEM file (a self-signed one, pinned
+    /// byte for byte, CA flag or not), or is signed by one in it; instead of the usual roots
     #[arg(long, value_name = "PEM", requires = "relay")]
     pub relay_ca: Option<PathBuf>,
     /// Replace another Agent that holds the Channel
@@ -59,8 +62,13 @@ pub struct RelayArgs {
 pub enum TunnelState {
     /// Dialling the Relay.
     Connecting,
-    /// Up; `queued` Events wait on the Relay (they are on their way).
-    Connected { public_url: String, queued: u64 },
+    /// Up; `queued` Events wait on the Relay (they are on their way), `held` of them are
+    /// larger than this Agent's `--max-body` (they stay there, unsent).
+    Connected {
+        public_url: String,
+        queued: u64,
+        held: Option<Held>,
+    },
     /// Down; the next attempt is at `retry_at`.
     Reconnecting {
         retry_at: tokio::time::Instant,
@@ -69,6 +77,17 @@ pub enum TunnelState {
     },
     /// Refused for good (wrong token, unknown Channel, taken): no more attempts.
     Offline { error: String },
+}
+
+/// Events the Relay keeps for this Channel but does not send: larger than `--max-body`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Held {
+    /// How many.
+    pub count: u64,
+    /// The largest body among them, in bytes.
+    pub largest: u64,
+    /// This Agent's `--max-body`.
+    pub max_body: u64,
 }
 
 /// Where the Agent dials and how it waits.

@@ -14,12 +14,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::dial::Tunnel;
-use super::{AgentConfig, TunnelState};
+use super::{AgentConfig, Held, TunnelState};
 use crate::capture::{Answer, Capture, Incoming};
 use crate::event::Ingress;
 use crate::listener::{self, Limits};
 use crate::tunnel::backoff::ClockWatch;
-use crate::tunnel::protocol::{self, H_QUEUED};
+use crate::tunnel::protocol::{self, H_HELD, H_HELD_LARGEST, H_QUEUED};
 use crate::tunnel::wire::{self, H_ACK};
 
 /// Serves Events on an open Tunnel; `None` on shutdown, else why it ended.
@@ -39,7 +39,7 @@ pub(super) async fn serve(
         let public_url = public_url.clone();
         async move {
             if req.uri().path() == protocol::ATTACHED_PATH {
-                return Ok(attached(&req, &public_url, &st));
+                return Ok(attached(&req, &public_url, limits.max_body, &st));
             }
             Ok::<_, std::convert::Infallible>(handle(req, capture, &limits, &st).await)
         }
@@ -72,21 +72,33 @@ pub(super) async fn serve(
     }
 }
 
-/// The Relay's hello: the Tunnel is attached and live from now on.
+/// The Relay's hello: the Tunnel is attached and live from now on; it says how many Events
+/// wait, and how many of them are over this Agent's `max_body` (they stay on the Relay).
 fn attached(
     req: &Request<HyperBody>,
     public_url: &str,
+    max_body: u64,
     state: &watch::Sender<TunnelState>,
 ) -> Response<Full<Bytes>> {
-    let queued = req
-        .headers()
-        .get(H_QUEUED)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let number = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let held = match number(H_HELD) {
+        0 => None,
+        count => Some(Held {
+            count,
+            largest: number(H_HELD_LARGEST),
+            max_body,
+        }),
+    };
     state.send_replace(TunnelState::Connected {
         public_url: public_url.to_string(),
-        queued,
+        queued: number(H_QUEUED),
+        held,
     });
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::NO_CONTENT;

@@ -1,7 +1,9 @@
 //! How an Event reaches a Channel's Agent: stored first, then delivered live (the sender waits
 //! for the app's answer) or queued; after a (re)connect the queue drains in arrival order, one
 //! Event at a time, before the session turns live. An Event leaves the queue only when the
-//! Agent's answer says it has committed it.
+//! Agent's answer says it has committed it. An Event larger than the Agent's `--max-body` is
+//! not sent: it stays queued (counted by `relay channel list`, announced in the hello) until
+//! an Agent with a larger limit connects, and is delivered then.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,8 @@ enum Delivered {
     Refused(Answer),
     /// Still queued: the Tunnel broke, or the Agent could not take it yet.
     Held(String),
+    /// Still queued, not tried again on this Tunnel: over the Agent's `--max-body`.
+    TooLarge,
 }
 
 impl Hub {
@@ -100,6 +104,10 @@ impl Hub {
                 });
                 match tokio::time::timeout(self.config.wait, task).await {
                     Ok(Ok(Delivered::Acked(a) | Delivered::Refused(a))) => a,
+                    Ok(Ok(Delivered::TooLarge)) => accepted(
+                        &uid,
+                        "it is larger than the Agent's --max-body, so it waits on the relay until the Agent raises it",
+                    ),
                     Ok(Ok(Delivered::Held(why))) => {
                         accepted(&uid, &format!("{why}; it will be delivered"))
                     }
@@ -126,6 +134,9 @@ impl Hub {
 
     /// Sends one Event through the Tunnel and reads the Agent's answer.
     async fn deliver(self: &Arc<Self>, s: &Session, ev: &RelayEvent) -> Delivered {
+        if s.max_body.is_some_and(|max| ev.body.len() as u64 > max) {
+            return Delivered::TooLarge;
+        }
         let queued = self.queued(&ev.channel).saturating_sub(1);
         let req = match wire::to_request(ev, queued) {
             Ok(r) => r,
@@ -176,6 +187,9 @@ impl Hub {
             let (hub, ev) = (self.clone(), ev.clone());
             tokio::spawn(async move { hub.finish(&ev, Finished::Delivered, Some(status)).await });
             Delivered::Acked(answer)
+        } else if parts.status == http::StatusCode::PAYLOAD_TOO_LARGE {
+            // Over a limit the Agent did not state: kept for one that takes it.
+            Delivered::TooLarge
         } else if parts.status.is_client_error() {
             self.finish(ev, Finished::Refused, Some(status)).await;
             Delivered::Refused(answer)
@@ -190,7 +204,7 @@ impl Hub {
         loop {
             let mut cursor = 0;
             loop {
-                let page = match self.store.page(&s.channel, cursor, 64).await {
+                let page = match self.store.page(&s.channel, cursor, 64, s.max_body).await {
                     Ok(p) => p,
                     Err(e) => {
                         tracing::error!("{e:#}");
@@ -213,7 +227,9 @@ impl Hub {
                 }
                 for ev in page {
                     match self.deliver(&s, &ev).await {
-                        Delivered::Acked(_) | Delivered::Refused(_) => cursor = ev.seq,
+                        Delivered::Acked(_) | Delivered::Refused(_) | Delivered::TooLarge => {
+                            cursor = ev.seq
+                        }
                         Delivered::Held(why) => {
                             tracing::info!("{}: event {} held: {why}", s.channel, ev.uid);
                             if pause(&s).await {

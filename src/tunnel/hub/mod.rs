@@ -49,15 +49,18 @@ pub struct Hub {
 struct Chan {
     token: [u8; 32],
     queued: u64,
+    /// The last `--max-body` an Agent of this Channel stated (kept in the database).
+    agent_max_body: Option<u64>,
     session: Option<Arc<Session>>,
     connections: usize,
 }
 
 impl Chan {
-    fn new(token: [u8; 32], queued: u64) -> Chan {
+    fn new(row: &ChannelRow) -> Chan {
         Chan {
-            token,
-            queued,
+            token: row.token_sha256,
+            queued: row.queued,
+            agent_max_body: row.agent_max_body,
             session: None,
             connections: 0,
         }
@@ -131,8 +134,7 @@ impl Hub {
             }
         });
         for (name, row) in rows {
-            map.entry(name)
-                .or_insert_with(|| Chan::new(row.token_sha256, row.queued));
+            map.entry(name).or_insert_with(|| Chan::new(&row));
         }
     }
 
@@ -155,7 +157,7 @@ impl Hub {
             crate::tunnel::relay_db::channel(conn, &name)
         })
         .await;
-        let (token, queued) = match found {
+        let row = match found {
             Ok(Ok(Some(row))) => row,
             Ok(Ok(None)) => return,
             Ok(Err(e)) => return tracing::warn!("cannot read channel '{channel}': {e:#}"),
@@ -163,8 +165,8 @@ impl Hub {
         };
         self.lock()
             .entry(channel.to_string())
-            .and_modify(|c| c.set_token(channel, token))
-            .or_insert_with(|| Chan::new(token, queued));
+            .and_modify(|c| c.set_token(channel, row.token_sha256))
+            .or_insert_with(|| Chan::new(&row));
     }
 
     /// How many Events wait for `channel`'s Agent.
@@ -175,5 +177,11 @@ impl Hub {
     /// Whether `channel` exists.
     pub fn has_channel(&self, channel: &str) -> bool {
         self.lock().contains_key(channel)
+    }
+
+    /// The last `--max-body` stated by `channel`'s Agent, if one ever connected: the Relay
+    /// takes no larger webhook for it (see `relay::webhook`).
+    pub fn agent_max_body(&self, channel: &str) -> Option<u64> {
+        self.lock().get(channel).and_then(|c| c.agent_max_body)
     }
 }

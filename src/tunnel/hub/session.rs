@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{Hub, say};
+use crate::config::format_size;
 use crate::tunnel::protocol::{self, Handshake, MAX_CHANNEL_CONNECTIONS, Refusal};
 
 /// One Agent's Tunnel.
@@ -22,6 +23,8 @@ pub struct Session {
     pub(super) channel: String,
     pub(super) agent: String,
     pub(super) remote: SocketAddr,
+    /// The Agent's `--max-body`: larger Events stay queued, unsent.
+    pub(super) max_body: Option<u64>,
     pub(super) send: SendRequest<Full<Bytes>>,
     pub(super) flow: Mutex<Flow>,
     pub(super) redrain: Notify,
@@ -29,11 +32,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// Tells the Agent it is attached (see `protocol::ATTACHED_PATH`), with the queue's size.
+    /// Tells the Agent it is attached (see `protocol::ATTACHED_PATH`), with the queue's size
+    /// and the queued Events over its `--max-body` (`held`: how many, the largest body).
     /// Best effort: if the Tunnel is already gone, the drain that follows finds out too.
-    pub(super) async fn hello(&self, queued: u64) {
-        let request = http::Request::get(crate::tunnel::protocol::ATTACHED_PATH)
-            .header(crate::tunnel::protocol::H_QUEUED, queued)
+    pub(super) async fn hello(&self, queued: u64, held: (u64, u64)) {
+        use crate::tunnel::protocol::{ATTACHED_PATH, H_HELD, H_HELD_LARGEST, H_QUEUED};
+        let request = http::Request::get(ATTACHED_PATH)
+            .header(H_QUEUED, queued)
+            .header(H_HELD, held.0)
+            .header(H_HELD_LARGEST, held.1)
             .body(Full::new(Bytes::new()));
         let Ok(request) = request else { return };
         let mut send = self.send.clone();
@@ -139,6 +146,7 @@ impl Hub {
             channel: hs.channel.clone(),
             agent: hs.agent,
             remote,
+            max_body: hs.max_body,
             send,
             flow: Mutex::new(Flow::Draining { more: false }),
             redrain: Notify::new(),
@@ -149,6 +157,9 @@ impl Hub {
             let Some(chan) = map.get_mut(&hs.channel) else {
                 return;
             };
+            if hs.max_body.is_some() {
+                chan.agent_max_body = hs.max_body;
+            }
             if let Some(old) = chan.session.replace(session.clone()) {
                 old.closed.cancel();
                 say(&hs.channel, &format!("Agent from {} replaced", old.remote));
@@ -165,7 +176,6 @@ impl Hub {
         let hub = self.clone();
         let s = session.clone();
         tokio::spawn(async move {
-            let _ = hub.store.touch(&s.channel).await;
             let reason = tokio::select! {
                 r = conn => match r {
                     Ok(()) => "closed by the Agent".to_string(),
@@ -179,7 +189,25 @@ impl Hub {
         });
         let hub = self.clone();
         tokio::spawn(async move {
-            session.hello(queued).await;
+            let held = match hub.store.attached(&session.channel, session.max_body).await {
+                Ok(held) => held,
+                Err(e) => {
+                    tracing::warn!("channel {}: {e:#}", session.channel);
+                    (0, 0)
+                }
+            };
+            if let (n @ 1.., Some(max)) = (held.0, session.max_body) {
+                say(
+                    &session.channel,
+                    &format!(
+                        "{} over the Agent's --max-body of {} (largest {}): kept queued until an Agent with a larger --max-body connects",
+                        crate::tunnel::events(n),
+                        format_size(max),
+                        format_size(held.1)
+                    ),
+                );
+            }
+            session.hello(queued, held).await;
             hub.drain(session).await;
         });
     }
