@@ -88,6 +88,8 @@ pub struct Args {
     pub max_db_size: Option<u64>,
     #[command(flatten)]
     pub relay: crate::tunnel::agent::RelayArgs,
+    #[command(flatten)]
+    pub public: crate::public::PublicArgs,
 }
 
 /// `--respond`.
@@ -103,6 +105,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let redact = crate::redact::load(&args.redact)?;
     // Checked before anything starts, so a usage error leaves no port bound and no Store made.
     let relay = crate::tunnel::start::config(&args.relay)?;
+    let public = crate::public::check(&args.public)?;
     let tls = tls_acceptor(&args)?;
     let db = args.db.path();
     let store = Store::open(&db, Durability::Normal)?;
@@ -164,7 +167,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         redeliverer = Some(task);
     }
     let capture = Arc::new(capture);
+    let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
+    let limits = args.senders.limits(args.max_body, args.header_timeout);
     eprintln!("hooktap listening on {scheme}://{local}");
+    let public = crate::public::start(
+        public,
+        crate::public::Context {
+            capture: capture.clone(),
+            limits: limits.clone(),
+            port: local.port(),
+            db: db.clone(),
+            quiet: tui,
+            shutdown: shutdown.clone(),
+        },
+    )
+    .await?;
     eprintln!(
         "  forwarding to {} ({}, timeout {})",
         args.forward,
@@ -201,9 +218,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Format::Text
     };
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let printer = (!tui).then(|| tokio::spawn(lines::print(store.subscribe(), format)));
-    let limits = args.senders.limits(args.max_body, args.header_timeout);
     let bounds = crate::prune::Bounds {
         keep: args.keep,
         max_bytes: args.max_db_size,
@@ -231,6 +246,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             text: crate::tunnel::start::status_text(t.state()),
         });
     }
+    status_lines.extend(public.as_ref().map(crate::public::Public::status_line));
     let screen = tui.then(|| {
         tokio::spawn(crate::tui::run(crate::tui::Setup {
             db: db.clone(),
@@ -263,6 +279,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     if let Some(task) = redeliverer {
         let _ = task.await;
+    }
+    if let Some(p) = public {
+        p.finish().await;
     }
     drop(capture);
     store.close();
