@@ -101,11 +101,12 @@ pub enum RespondArg {
 
 /// Runs `listen` until Ctrl-C or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    // First: with --register it may store a new ayrshare secret the providers then load.
+    let public = crate::public::check(&args.public, &args.secrets).await?;
     let providers = crate::providers::secrets::load(&parse_secrets(&args.secrets)?)?;
     let redact = crate::redact::load(&args.redact)?;
     // Checked before anything starts, so a usage error leaves no port bound and no Store made.
     let relay = crate::tunnel::start::config(&args.relay)?;
-    let public = crate::public::check(&args.public)?;
     let tls = tls_acceptor(&args)?;
     let db = args.db.path();
     let store = Store::open(&db, Durability::Normal)?;

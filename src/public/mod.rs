@@ -6,9 +6,13 @@
 //! sender --> tunnel (child, via __supervise) --> 127.0.0.1:TUNNEL_PORT (Via::Tunnel) --> capture
 //! ```
 
+mod ayrshare;
 mod child;
 mod keep;
+pub mod listing;
+mod register;
 pub mod runtime;
+mod state;
 pub mod supervise;
 pub mod tool;
 
@@ -38,17 +42,36 @@ pub struct PublicArgs {
     /// hooktap's own Relay (--relay URL --channel NAME --token T)
     #[arg(long, value_name = "TUNNEL")]
     pub public: Option<String>,
+    /// Register the public URL with Ayrshare's webhooks (API key in AYRSHARE_API_KEY):
+    /// ayrshare for every action, or ayrshare=scheduled,social
+    #[arg(long, value_name = "ayrshare[=ACTIONS]", requires = "public")]
+    pub register: Option<String>,
+    /// With --register: also take over actions that point to a URL hooktap did not register
+    /// (the old URL is restored when hooktap stops; the signing secret is never changed)
+    #[arg(long, requires = "register")]
+    pub register_replace: bool,
 }
 
 /// What `--public` asked for, checked before anything starts.
-#[derive(Debug)]
 pub struct Plan {
     tool: Tool,
     timeout: Duration,
+    register: Option<register::Registrar>,
+    /// Whether an ayrshare secret was configured before `--register` (to say what verifies).
+    configured: bool,
 }
 
-/// Checks the flags and that the tunnel's program is installed. `None` without `--public`.
-pub fn check(args: &PublicArgs) -> anyhow::Result<Option<Plan>> {
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plan({:?})", self.tool)
+    }
+}
+
+/// Checks the flags and that the tunnel's program is installed; with `--register`, lists the
+/// webhooks and settles the secret (a made one is stored in the config file, so call this
+/// before the providers' secrets are loaded). `secret_flags` are `listen --secret`'s values.
+/// `None` without `--public`.
+pub async fn check(args: &PublicArgs, secret_flags: &[String]) -> anyhow::Result<Option<Plan>> {
     let Some(text) = &args.public else {
         return Ok(None);
     };
@@ -61,7 +84,42 @@ pub fn check(args: &PublicArgs) -> anyhow::Result<Option<Plan>> {
             .map_err(|e| UsageError(format!("HOOKTAP_PUBLIC_TIMEOUT: {e}")))?,
         Err(_) => URL_TIMEOUT,
     };
-    Ok(Some(Plan { tool, timeout }))
+    let configured = configured_secret(secret_flags)?;
+    let has_secret = configured.is_some();
+    let register = match &args.register {
+        Some(text) => {
+            let actions = listing::parse_register(text).map_err(UsageError)?;
+            Some(register::prepare(actions, args.register_replace, configured).await?)
+        }
+        None => None,
+    };
+    Ok(Some(Plan {
+        tool,
+        timeout,
+        register,
+        configured: has_secret,
+    }))
+}
+
+/// The ayrshare secret from `--secret`, `HOOKTAP_SECRET_AYRSHARE` or the config file, read
+/// quietly (the providers' own load says what is wrong with them).
+fn configured_secret(flags: &[String]) -> anyhow::Result<Option<String>> {
+    use crate::providers::secrets;
+    let flags = crate::cmd::parse_secrets(flags)?;
+    let path = secrets::config_path();
+    let text = std::fs::read_to_string(&path).ok();
+    let env = std::env::vars().filter(|(k, _)| k.starts_with(secrets::ENV_PREFIX));
+    let found = secrets::gather(
+        &flags,
+        env,
+        text.as_deref().map(|t| (path.as_path(), t, 0o600)),
+    )
+    .unwrap_or_default();
+    Ok(found
+        .pairs
+        .into_iter()
+        .find(|(name, _)| name == "ayrshare")
+        .map(|(_, secret)| secret))
 }
 
 /// What the tunnel needs from `listen`.
@@ -82,6 +140,7 @@ pub struct Public {
     url: watch::Receiver<String>,
     keeper: JoinHandle<()>,
     listener: JoinHandle<()>,
+    registrar: Option<JoinHandle<()>>,
     runtime: PathBuf,
 }
 
@@ -118,7 +177,14 @@ pub async fn start(plan: Option<Plan>, ctx: Context) -> anyhow::Result<Option<Pu
     eprintln!("  public URL: {url}  ({})", plan.tool.describe());
     let port = ctx.port;
     runtime::record(&runtime, port, &url);
+    let mut registrar = plan.register;
+    if let Some(r) = registrar.as_mut() {
+        r.register(&url, plan.configured).await;
+        r.quiet = ctx.quiet;
+    }
     let (tx, rx) = watch::channel(url);
+    let registrar =
+        registrar.map(|r| tokio::spawn(keep_registered(r, rx.clone(), ctx.shutdown.clone())));
     let file = runtime.clone();
     let keeper = tokio::spawn(keeper.run(ctx.shutdown.clone(), move |url: &str| {
         runtime::record(&file, port, url);
@@ -128,8 +194,30 @@ pub async fn start(plan: Option<Plan>, ctx: Context) -> anyhow::Result<Option<Pu
         url: rx,
         keeper,
         listener,
+        registrar,
         runtime,
     }))
+}
+
+/// Re-registers each new URL until `shutdown`, then restores what was registered.
+async fn keep_registered(
+    mut registrar: register::Registrar,
+    mut url: watch::Receiver<String>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            changed = url.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let new = url.borrow_and_update().clone();
+                registrar.reregister(&new).await;
+            }
+        }
+    }
+    registrar.restore().await;
 }
 
 impl Public {
@@ -150,6 +238,9 @@ impl Public {
     pub async fn finish(self) {
         let _ = self.keeper.await;
         let _ = self.listener.await;
+        if let Some(r) = self.registrar {
+            let _ = r.await;
+        }
         runtime::remove(&self.runtime);
     }
 }

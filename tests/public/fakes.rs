@@ -129,6 +129,8 @@ pub fn command(
         .env("PATH", fakes.path())
         .env("HOOKTAP_PUBLIC_TIMEOUT", "20s")
         .env_remove("AYRSHARE_API_KEY")
+        .env_remove("AYRSHARE_PROFILE_KEY")
+        .env_remove("HOOKTAP_SECRET_AYRSHARE")
         .env("XDG_CONFIG_HOME", fakes.dir.path().join("config"))
         .env("XDG_DATA_HOME", fakes.dir.path().join("data"));
     for (k, v) in env {

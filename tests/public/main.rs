@@ -5,5 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod fake_api;
 mod fakes;
+mod register;
 mod tunnels;
