@@ -78,6 +78,9 @@ impl Running {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Out of the terminal's foreground group: a Ctrl-C meant for hooktap must not kill
+            // the supervisor before it can end the tunnel (hooktap ends it by closing stdin).
+            .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {}", tool.program()))?;
         let (tx, urls) = mpsc::unbounded_channel();

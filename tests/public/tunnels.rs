@@ -151,6 +151,40 @@ async fn kill_9_of_hooktap_leaves_no_tunnel() {
     );
 }
 
+/// Pass: a Ctrl-C to hooktap's process group (as a terminal sends it) stops hooktap cleanly,
+/// with no restart and no tunnel left behind.
+#[tokio::test]
+async fn ctrl_c_to_the_terminal_group_leaves_no_tunnel() {
+    use std::os::unix::process::CommandExt;
+    let fakes = Fakes::new();
+    let db = fakes.dir.path().join("events.db");
+    let mut cmd = command(
+        &fakes,
+        &db,
+        "http://127.0.0.1:9",
+        &["--public", "cloudflared"],
+        &[],
+    );
+    cmd.process_group(0);
+    let (mut bin, _) = start(cmd);
+    let tunnel = fakes.pid().unwrap();
+    let group = format!("-{}", bin.child.id());
+    std::process::Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(
+        bin.child.wait().unwrap().success(),
+        "{:?}",
+        bin.stderr.lock().unwrap()
+    );
+    assert!(
+        gone_within(tunnel, Duration::from_secs(10)),
+        "tunnel {tunnel} outlived hooktap"
+    );
+    assert_eq!(fakes.runs(), 1, "not restarted");
+}
+
 /// Pass: ngrok gets `http PORT --log stdout --log-format json` and its URL comes from the
 /// `started tunnel` record; ssh tunnels get no-prompt options and their URLs are found past
 /// the banners' links; there `X-Forwarded-For`'s last entry names the sender.
