@@ -174,6 +174,7 @@ pub async fn start(plan: Option<Plan>, ctx: Context) -> anyhow::Result<Option<Pu
             return Err(e);
         }
     };
+    // TODO(text): sanitize (the URL comes from the tunnel's output)
     eprintln!("  public URL: {url}  ({})", plan.tool.describe());
     let port = ctx.port;
     runtime::record(&runtime, port, &url);

@@ -70,6 +70,7 @@ pub async fn prepare(
         held: Vec::new(),
         quiet: false,
     };
+    // TODO(text): sanitize (`old` came from Ayrshare's list, by way of the state file)
     for (action, old) in std::mem::take(&mut state.replaced) {
         match registrar.api.register(&action, &old, None).await {
             Ok(()) => eprintln!(
@@ -236,6 +237,7 @@ impl Registrar {
     }
 
     /// When hooktap stops: each replaced URL restored, each other action unregistered.
+    // TODO(text): sanitize (the restored URLs came from Ayrshare's list)
     pub async fn restore(&mut self) {
         for (action, old) in std::mem::take(&mut self.held) {
             match old {

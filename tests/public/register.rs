@@ -73,6 +73,39 @@ async fn registers_every_action_with_a_new_secret_then_follows_the_url_and_unreg
     );
     assert_eq!(api.calls("GET").len(), 1, "listed first");
 
+    // The first real webhook verifies with the secret hooktap made.
+    let body =
+        br#"{"action":"social","type":"link","platform":"instagram","hookId":"h1"}"#.to_vec();
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    hmac::Mac::update(&mut mac, &body);
+    let sig = hex::encode(hmac::Mac::finalize(mac).into_bytes());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let port = crate::fakes::forwarded_port(&fakes.args());
+    let headers: &[(&str, &[u8])] = &[
+        ("content-type", b"application/json"),
+        ("x-authorization-content-sha256", sig.as_bytes()),
+        ("x-authorization-timestamp", now.as_bytes()),
+    ];
+    crate::common::post(
+        &format!("http://127.0.0.1:{port}/hooks/ayrshare"),
+        headers,
+        body,
+    )
+    .await;
+    let out = crate::common::hooktap()
+        .args(["list", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let event: serde_json::Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(event["signature"], "valid", "{event}");
+
     let first = fakes.pid().unwrap();
     std::process::Command::new("kill")
         .args(["-KILL", &first.to_string()])
