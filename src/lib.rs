@@ -28,6 +28,7 @@ pub mod logs;
 pub mod pretty;
 pub mod providers;
 pub mod prune;
+pub mod public;
 pub mod record;
 pub mod redact;
 pub mod redeliver;

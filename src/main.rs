@@ -35,6 +35,9 @@ enum Command {
     Completions(cmd::completions::Args),
     Relay(cmd::relay::Args),
     Ui(cmd::ui::Args),
+    /// Runs a `listen --public` tunnel; never by hand
+    #[command(name = "__supervise", hide = true)]
+    Supervise(hooktap::public::supervise::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,12 @@ fn main() -> ExitCode {
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Relay(args) => runtime().and_then(|rt| rt.block_on(cmd::relay::run(args))),
         Command::Ui(args) => runtime().and_then(|rt| rt.block_on(cmd::ui::run(args))),
+        Command::Supervise(args) => {
+            return hooktap::public::supervise::run(args).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(127)
+            });
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

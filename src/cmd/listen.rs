@@ -88,6 +88,8 @@ pub struct Args {
     pub max_db_size: Option<u64>,
     #[command(flatten)]
     pub relay: crate::tunnel::agent::RelayArgs,
+    #[command(flatten)]
+    pub public: crate::public::PublicArgs,
 }
 
 /// `--respond`.
@@ -99,6 +101,8 @@ pub enum RespondArg {
 
 /// Runs `listen` until Ctrl-C or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    // First: with --register it may store a new ayrshare secret the providers then load.
+    let public = crate::public::check(&args.public, &args.secrets).await?;
     let providers = crate::providers::secrets::load(&parse_secrets(&args.secrets)?)?;
     // A compressed body decodes to at most what a plain one may be.
     let redact = crate::redact::load(&args.redact)?.max_decoded(args.max_body);
@@ -165,7 +169,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         redeliverer = Some(task);
     }
     let capture = Arc::new(capture);
+    let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
+    let limits = args.senders.limits(args.max_body, args.header_timeout);
     eprintln!("hooktap listening on {scheme}://{local}");
+    let public = crate::public::start(
+        public,
+        crate::public::Context {
+            capture: capture.clone(),
+            limits: limits.clone(),
+            port: local.port(),
+            db: db.clone(),
+            quiet: tui,
+            shutdown: shutdown.clone(),
+        },
+    )
+    .await?;
     eprintln!(
         "  forwarding to {} ({}, timeout {})",
         args.forward,
@@ -202,9 +220,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Format::Text
     };
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let printer = (!tui).then(|| tokio::spawn(lines::print(store.subscribe(), format)));
-    let limits = args.senders.limits(args.max_body, args.header_timeout);
     let bounds = crate::prune::Bounds {
         keep: args.keep,
         max_bytes: args.max_db_size,
@@ -232,6 +248,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             text: crate::tunnel::start::status_text(t.state()),
         });
     }
+    status_lines.extend(public.as_ref().map(crate::public::Public::status_line));
     let screen = tui.then(|| {
         tokio::spawn(crate::tui::run(crate::tui::Setup {
             db: db.clone(),
@@ -264,6 +281,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     if let Some(task) = redeliverer {
         let _ = task.await;
+    }
+    if let Some(p) = public {
+        p.finish().await;
     }
     drop(capture);
     store.close();

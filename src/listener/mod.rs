@@ -8,8 +8,10 @@ use std::time::Duration;
 
 pub mod framing;
 mod request;
+mod via;
 
 pub use request::{Throttle, closing, cut, read_body, refuse, response, too_large};
+pub use via::{ClientHeader, Via, remote_addr};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -70,6 +72,18 @@ pub async fn serve(
     limits: Limits,
     shutdown: CancellationToken,
 ) {
+    serve_via(listener, tls, capture, limits, shutdown, Via::Direct).await
+}
+
+/// [`serve`] for connections that come `via` a tunnel (see [`Via`]); plain HTTP.
+pub async fn serve_via(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    capture: Arc<Capture>,
+    limits: Limits,
+    shutdown: CancellationToken,
+    via: Via,
+) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let limits = Arc::new(limits);
@@ -84,12 +98,16 @@ pub async fn serve(
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_io(stream, remote, "http", capture, limits, watcher).await,
+                None => {
+                    // A tunnel took the request over HTTPS and hands it on in plain HTTP.
+                    let proto = if via == Via::Direct { "http" } else { "https" };
+                    serve_io(stream, remote, proto, via, capture, limits, watcher).await
+                }
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(limits.tls_timeout, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
-                        serve_io(stream, remote, "https", capture, limits, watcher).await;
+                        serve_io(stream, remote, "https", via, capture, limits, watcher).await;
                     }
                 }
             }
@@ -118,6 +136,7 @@ async fn serve_io<I>(
     io: I,
     remote: SocketAddr,
     proto: &'static str,
+    via: Via,
     capture: Arc<Capture>,
     limits: Arc<Limits>,
     watcher: Watcher,
@@ -138,7 +157,7 @@ async fn serve_io<I>(
             .unwrap_or(false);
         async move {
             Ok::<_, Infallible>(
-                request::handle(req, remote, proto, &capture, &limits, conflict).await,
+                request::handle(req, remote, proto, via, &capture, &limits, conflict).await,
             )
         }
     });

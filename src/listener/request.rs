@@ -73,6 +73,7 @@ pub(super) async fn handle(
     req: Request<HyperBody>,
     remote: SocketAddr,
     proto: &'static str,
+    via: super::Via,
     capture: &Arc<Capture>,
     limits: &Limits,
     conflict: bool,
@@ -81,6 +82,7 @@ pub(super) async fn handle(
         return refused(req.method(), req.uri().path(), remote, refusal);
     }
     let h = req.headers();
+    let remote_addr = super::remote_addr(via, remote, h);
     let mut headers = HeaderList::default();
     for (name, value) in h {
         headers.push(name.as_str(), value.as_bytes());
@@ -96,7 +98,7 @@ pub(super) async fn handle(
         query: parts.uri.query().map(str::to_string),
         headers,
         body,
-        remote_addr: Some(remote.to_string()),
+        remote_addr: Some(remote_addr),
         ingress: Ingress::Local,
         proto,
         uid: None,
