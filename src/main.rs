@@ -76,8 +76,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // An error may quote a file or a Store's data: one line, no terminal controls.
-            eprintln!("error: {}", hooktap::text::sanitize(&format!("{e:#}")));
+            // An error may quote a file or a Store's data: no terminal controls. Line breaks stay
+            // (a tunnel's last lines); each call site shows a quoted field on one line.
+            eprintln!(
+                "error: {}",
+                hooktap::text::sanitize_block(&format!("{e:#}"))
+            );
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {

@@ -11,6 +11,7 @@ use crate::cmd::DbArg;
 use crate::config::parse_positive_size;
 use crate::import::{self, Imported, Kind, Limits, Seen};
 use crate::store::{Durability, Reader, Store};
+use crate::text::sanitize;
 
 /// How many Events may wait for the Store's writer at once.
 const IN_FLIGHT: usize = 256;
@@ -98,8 +99,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(item) => item,
             Err(no) => {
                 refused += 1;
-                // TODO(text): sanitize (`why` quotes the file's text, Debug-escaped)
-                eprintln!("hooktap: refused {}: {}", no.at, no.why);
+                // `why` quotes the file's text.
+                eprintln!("hooktap: refused {}: {}", no.at, sanitize(&no.why));
                 return Ok(());
             }
         };

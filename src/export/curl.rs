@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::event::{Delivery, Event};
+use crate::event::{Delivery, Event, Ingress};
 use crate::forward::is_hop_by_hop;
 use crate::store::EventSummary;
 use crate::text::{has_nul, is_clean_block, sanitize, shell_quote};
@@ -12,8 +12,13 @@ use crate::text::{has_nul, is_clean_block, sanitize, shell_quote};
 /// Where the commands send when nothing else is known; `$HOOKTAP_TARGET` overrides it.
 const FALLBACK: &str = "http://localhost:3000";
 
-/// The Target of the latest Delivery: its URL minus the Event's path and query.
+/// The Target of the latest Delivery: its URL minus the Event's path and query. Only for an
+/// Event this Store captured itself: a Target an imported file (or an edit) recorded is never
+/// offered as where to send (SECURITY.md, "Hostile payloads"; `replay::origin`).
 pub fn last_target(event: &Event, deliveries: &[Delivery]) -> Option<String> {
+    if !matches!(event.ingress, Ingress::Local | Ingress::Relay) {
+        return None;
+    }
     let d = deliveries.last()?;
     crate::forward::Target::base_of(&d.target, &event.path_and_query()).map(str::to_string)
 }
@@ -130,5 +135,45 @@ mod tests {
             url_word("http://h/}$(id)`x`\"\\ é"),
             "http://h/%7D%24(id)%60x%60%22%5C%20%C3%A9"
         );
+    }
+
+    #[test]
+    fn only_a_captured_event_offers_where_it_last_went() {
+        use crate::event::{Classification, DeliveryKind, DeliveryResult, HeaderList};
+        let event = |ingress| Event {
+            uid: "u".into(),
+            received_at: 0,
+            ingress,
+            method: "POST".into(),
+            path: "/hooks".into(),
+            query: None,
+            remote_addr: None,
+            headers: HeaderList::default(),
+            body: bytes::Bytes::new(),
+            class: Classification::default(),
+            derived_from: None,
+        };
+        let went = [Delivery {
+            id: 1,
+            event_id: 1,
+            kind: DeliveryKind::Original,
+            target: "http://attacker.example/hooks".into(),
+            started_at: 0,
+            result: DeliveryResult {
+                outcome: crate::event::Outcome::Ok,
+                status: Some(200),
+                headers: HeaderList::default(),
+                body: bytes::Bytes::new(),
+                error: None,
+                duration_us: 1,
+            },
+        }];
+        assert_eq!(
+            last_target(&event(Ingress::Local), &went).as_deref(),
+            Some("http://attacker.example")
+        );
+        for ingress in [Ingress::Import, Ingress::Edit] {
+            assert_eq!(last_target(&event(ingress), &went), None);
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::text::sanitize;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
@@ -34,9 +35,9 @@ pub struct Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.status {
-            // TODO(text): sanitize (Ayrshare's message is remote text)
-            Some(s) => write!(f, "Ayrshare answered {s}: {}", self.message),
-            None => write!(f, "{}", self.message),
+            // Ayrshare's message is remote text: one line, no controls (crate::text).
+            Some(s) => write!(f, "Ayrshare answered {s}: {}", sanitize(&self.message)),
+            None => write!(f, "{}", sanitize(&self.message)),
         }
     }
 }

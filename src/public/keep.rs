@@ -130,9 +130,9 @@ impl Keeper {
         } else {
             text.push_str("; its last lines:");
             for line in &lines {
-                // TODO(text): sanitize (the tunnel's output may contain anything)
+                // The tunnel's output may hold anything: each line shown as one line.
                 text.push_str("\n    ");
-                text.push_str(line);
+                text.push_str(&crate::text::sanitize(line));
             }
         }
         text

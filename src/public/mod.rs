@@ -174,7 +174,7 @@ pub async fn start(plan: Option<Plan>, ctx: Context) -> anyhow::Result<Option<Pu
             return Err(e);
         }
     };
-    // TODO(text): sanitize (the URL comes from the tunnel's output)
+    // The URL came from the tunnel's output; `Tool::url_in` took only one that parses as a URL.
     eprintln!("  public URL: {url}  ({})", plan.tool.describe());
     let port = ctx.port;
     runtime::record(&runtime, port, &url);

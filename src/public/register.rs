@@ -10,6 +10,7 @@ use super::ayrshare::Api;
 use super::listing::{self, Decision, Step};
 use super::state::{self, State};
 use crate::cmd::UsageError;
+use crate::text::sanitize;
 
 /// The path Ayrshare's webhooks are registered at, under the public URL.
 pub const HOOK_PATH: &str = "/hooks/ayrshare";
@@ -70,15 +71,16 @@ pub async fn prepare(
         held: Vec::new(),
         quiet: false,
     };
-    // TODO(text): sanitize (`old` came from Ayrshare's list, by way of the state file)
     for (action, old) in std::mem::take(&mut state.replaced) {
+        // `old` came from Ayrshare's list, by way of the state file.
+        let (what, to) = (sanitize(&action), sanitize(&old));
         match registrar.api.register(&action, &old, None).await {
             Ok(()) => eprintln!(
-                "hooktap: restored Ayrshare's {action} webhook to {old} (hooktap stopped before it could)"
+                "hooktap: restored Ayrshare's {what} webhook to {to} (hooktap stopped before it could)"
             ),
             Err(e) => {
                 eprintln!(
-                    "hooktap: could not restore Ayrshare's {action} webhook to {old}: {e}; will try at the next start"
+                    "hooktap: could not restore Ayrshare's {what} webhook to {to}: {e}; will try at the next start"
                 );
                 state.replaced.insert(action, old);
             }
@@ -156,7 +158,6 @@ impl Registrar {
         for (action, step) in decision.steps.clone() {
             let old = match step {
                 Step::Leave { url } => {
-                    // TODO(text): sanitize (a URL from Ayrshare's answer)
                     self.say(&format!(
                         "left Ayrshare's {action} webhook alone: it points to {url}, which \
                          hooktap did not register (--register-replace takes it over until hooktap stops)"
@@ -237,23 +238,26 @@ impl Registrar {
     }
 
     /// When hooktap stops: each replaced URL restored, each other action unregistered.
-    // TODO(text): sanitize (the restored URLs came from Ayrshare's list)
     pub async fn restore(&mut self) {
         for (action, old) in std::mem::take(&mut self.held) {
+            // The restored URLs came from Ayrshare's list: shown through crate::text.
+            let what = sanitize(&action).into_owned();
             match old {
                 Some(old) => match self.api.register(&action, &old, None).await {
                     Ok(()) => {
                         self.state.replaced.remove(&action);
-                        eprintln!("hooktap: restored Ayrshare's {action} webhook to {old}");
+                        let to = sanitize(&old);
+                        eprintln!("hooktap: restored Ayrshare's {what} webhook to {to}");
                     }
                     Err(e) => eprintln!(
-                        "hooktap: could not restore Ayrshare's {action} webhook to {old}: {e}; \
-                         the next start tries again"
+                        "hooktap: could not restore Ayrshare's {what} webhook to {}: {e}; \
+                         the next start tries again",
+                        sanitize(&old)
                     ),
                 },
                 None => {
                     if let Err(e) = self.api.unregister(&action).await {
-                        eprintln!("hooktap: could not unregister Ayrshare's {action} webhook: {e}");
+                        eprintln!("hooktap: could not unregister Ayrshare's {what} webhook: {e}");
                     }
                 }
             }
@@ -269,6 +273,8 @@ impl Registrar {
 
     /// A start-up line (indented, like the others).
     fn say_start(&self, text: &str) {
+        // A line may quote Ayrshare's answers (URLs, messages): one line, no controls.
+        let text = sanitize(text);
         if self.quiet {
             tracing::warn!("{text}");
         } else {
@@ -278,6 +284,7 @@ impl Registrar {
 
     /// A notice: stderr, or the log while the TUI owns the screen.
     fn say(&self, text: &str) {
+        let text = sanitize(text);
         if self.quiet {
             tracing::warn!("{text}");
         } else {

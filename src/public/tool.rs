@@ -169,7 +169,14 @@ impl Tool {
     }
 
     /// The public URL in one line of the tunnel's output, if it has it.
+    /// Only a URL that parses as one (no spaces, no controls) counts: it is shown, stored in the
+    /// runtime file and registered with providers.
     pub fn url_in(&self, line: &str) -> Option<String> {
+        self.found_in(line)
+            .filter(|u| u.parse::<http::Uri>().is_ok() && !u.chars().any(crate::text::is_unsafe))
+    }
+
+    fn found_in(&self, line: &str) -> Option<String> {
         match self {
             Tool::Cloudflared => urls(line).find(|u| host_ends(u, ".trycloudflare.com")),
             // The `started tunnel` record, whatever the domain (ngrok-free.app became .dev).

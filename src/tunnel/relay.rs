@@ -255,7 +255,7 @@ fn refusal_line(
     if let Some(skipped) = WEBHOOK_REFUSALS.admit(Instant::now()) {
         let why = String::from_utf8_lossy(&answer.body);
         let why = why.trim().trim_start_matches("hooktap: ");
-        // TODO(text): sanitize (the path is the sender's)
+        // The path is the sender's: `say` shows it through crate::text.
         say(
             channel,
             &format!(

@@ -101,7 +101,6 @@ impl App {
                 let url = self
                     .detail
                     .as_ref()
-                    .filter(|d| matches!(d.summary.ingress.as_str(), "local" | "relay"))
                     .and_then(|d| crate::export::curl::last_target(&d.event, &d.deliveries))
                     .or_else(|| self.info.target.clone())
                     .unwrap_or_else(|| "http://localhost:3000".into());
