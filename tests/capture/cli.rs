@@ -136,7 +136,7 @@ async fn errors_are_one_clear_line() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("cannot create the Store") && err.contains("--db"),
+        err.contains("cannot create the folder") && err.contains("--db"),
         "{err}"
     );
 

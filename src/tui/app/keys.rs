@@ -124,6 +124,20 @@ impl App {
                 };
                 Some(Effect::Job(Job::Copy { id, what }))
             }
+            Action::CopyUrl => match self.public_url() {
+                Some(url) => Some(Effect::Clipboard(super::super::data::Clip {
+                    label: "the public URL".into(),
+                    bytes: url.into_bytes(),
+                    file_name: "public-url.txt".into(),
+                })),
+                None => {
+                    self.say(
+                        "no public URL: start listen with --public cloudflared (docs/public-url.md)",
+                        true,
+                    );
+                    None
+                }
+            },
             Action::Follow => {
                 let prev = self.list.selected_id();
                 self.focus = Focus::List;
@@ -183,6 +197,14 @@ impl App {
             | Action::ClearInput
             | Action::DeleteWord => None,
         }
+    }
+
+    /// The public URL from the `public` status line, once the tunnel has printed one.
+    fn public_url(&self) -> Option<String> {
+        self.lines
+            .iter()
+            .find(|(label, text)| label == "public" && text.starts_with("https://"))
+            .map(|(_, text)| text.clone())
     }
 
     fn selected_or_say(&mut self) -> Option<i64> {

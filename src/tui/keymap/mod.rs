@@ -46,6 +46,8 @@ pub enum Action {
     CopyCurl,
     /// `y`: copy the body.
     CopyBody,
+    /// `u`: copy the public URL (`listen --public`).
+    CopyUrl,
     /// `f`: follow the newest Event.
     Follow,
     /// `d`: compare two Deliveries.

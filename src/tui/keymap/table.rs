@@ -111,6 +111,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[key('e')], Browse, A::Edit, "edit in $EDITOR, send"),
     bind(&[key('c')], Browse, A::CopyCurl, "copy as curl"),
     bind(&[key('y')], Browse, A::CopyBody, "copy the body"),
+    bind(&[key('u')], Browse, A::CopyUrl, "copy the public URL"),
     bind(&[key('f')], Browse, A::Follow, "follow the newest"),
     bind(&[key('d')], Browse, A::Diff, "diff two Deliveries"),
     bind(&[key(' ')], Browse, A::Mark, "mark a Delivery"),

@@ -496,3 +496,22 @@ fn r_prompt_never_offers_a_target_an_imported_file_recorded() {
         "listen's Target instead"
     );
 }
+
+#[test]
+fn u_copies_the_public_url_once_the_tunnel_has_one() {
+    let f = Fixture::new();
+    let mut app = f.app(80, 24);
+    app.lines = vec![("public".into(), String::new())];
+    assert_eq!(f.press(&mut app, KeyCode::Char('u')), None);
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.error && m.text.contains("--public"))
+    );
+    let url = "https://quiet-forest-1234.trycloudflare.com";
+    app.update(Msg::Line(0, url.into()));
+    let Some(Effect::Clipboard(clip)) = f.press(&mut app, KeyCode::Char('u')) else {
+        panic!("u copies");
+    };
+    assert_eq!(clip.bytes, url.as_bytes());
+}
