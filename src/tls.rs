@@ -15,6 +15,18 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// The client configuration for the public web (the webpki roots), as the forwarder and the
+/// Ayrshare API client use it.
+pub fn web_client_config() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        })
+        .with_no_client_auth()
+}
+
 /// A server configuration from a certificate chain and key (TLS 1.2 and 1.3 only; no 0-RTT).
 pub fn server_config(
     certs: Vec<CertificateDer<'static>>,
