@@ -21,7 +21,7 @@ use crate::store::Reader;
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Filter terms (write `--` before a first term that starts with `-`)
+    /// Filter terms (`-term` negates one: `-method:POST`)
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
     /// Output format

@@ -21,7 +21,7 @@ use crate::text::{sanitize, to_json_string};
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Filter terms (write `--` before a first term that starts with `-`)
+    /// Filter terms (`-term` negates one: `-method:POST`)
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
     /// How many Events to show (at least 1)

@@ -180,3 +180,82 @@ mod tests {
         assert!(e.contains("not a provider") && !e.contains("MfKQ"), "{e}");
     }
 }
+
+/// Moves negated filter terms (`-method:POST`, `-replayed`, `-"a phrase"`) of the commands that
+/// take a filter behind a `--`, so `hooktap list -method:POST --json` parses as a term and a
+/// flag (clap would read `-m` as a short flag, or, told to take hyphen values, swallow the
+/// flags after the term). Terms are ANDed, so their order does not matter.
+pub fn negated_terms_last(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const FILTERED: &[&str] = &["list", "export", "prune", "replay"];
+    let command = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'));
+    if !command.is_some_and(|c| FILTERED.contains(&c.to_string_lossy().as_ref())) {
+        return args;
+    }
+    let is_negated_term = |a: &std::ffi::OsString| {
+        let a = a.to_string_lossy();
+        let Some(term) = a.strip_prefix('-').filter(|t| !t.starts_with('-')) else {
+            return false;
+        };
+        let field = term.split(':').next().unwrap_or("");
+        term.starts_with('"')
+            || term == "replayed"
+            || (term.contains(':') && crate::filter::FIELDS.contains(&field))
+    };
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let (mut front, moved): (Vec<_>, Vec<_>) = args[..end]
+        .iter()
+        .cloned()
+        .partition(|a| !is_negated_term(a));
+    if moved.is_empty() {
+        return args;
+    }
+    front.push("--".into());
+    front.extend(moved);
+    front.extend(args[end..].iter().skip(1).cloned());
+    front
+}
+
+#[cfg(test)]
+mod negated_tests {
+    use super::negated_terms_last;
+
+    fn run(args: &str) -> String {
+        let args = args.split(' ').map(Into::into).collect();
+        let out: Vec<String> = negated_terms_last(args)
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        out.join(" ")
+    }
+
+    #[test]
+    fn negated_terms_move_behind_the_flags() {
+        assert_eq!(
+            run("hooktap list -method:POST --json --limit 1"),
+            "hooktap list --json --limit 1 -- -method:POST"
+        );
+        assert_eq!(
+            run("hooktap list -status:5xx provider:github -- -replayed"),
+            "hooktap list provider:github -- -status:5xx -replayed"
+        );
+        assert_eq!(
+            run("hooktap export -o out.har -sig:valid"),
+            "hooktap export -o out.har -- -sig:valid"
+        );
+    }
+
+    #[test]
+    fn flags_and_other_commands_are_left_alone() {
+        for args in [
+            "hooktap list --json -n",
+            "hooktap show -method:POST",
+            "hooktap list -o:x",
+            "hooktap listen --forward 3000",
+        ] {
+            assert_eq!(run(args), args);
+        }
+    }
+}

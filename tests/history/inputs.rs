@@ -339,3 +339,27 @@ fn a_filter_too_long_for_sqlite_is_a_usage_error_that_says_the_limit() {
         "nothing pruned"
     );
 }
+
+/// Pass: a negated term right after the command is a term, and the flags after it still work
+/// (clap alone read `-method:POST` as `-m`).
+#[test]
+fn negated_terms_after_the_command_just_work() {
+    let (_dir, db) = temp_db();
+    let mut get = event("github", Some("push"), "/gh", b"{}");
+    get.method = "GET".into();
+    let both = fill(
+        &db,
+        vec![
+            (event("github", Some("push"), "/gh", b"{}"), None),
+            (get, None),
+        ],
+    );
+    let out = ok(&db, &["list", "-method:POST", "--json", "--limit", "1"]);
+    assert_eq!(ids(&out), vec![both[1]], "{out}");
+    let out = ok(&db, &["list", "-method:GET", "-replayed", "--json"]);
+    assert_eq!(ids(&out), vec![both[0]], "{out}");
+    let out = ok(&db, &["list", "--json", "--", "-method:GET"]);
+    assert_eq!(ids(&out), vec![both[0]], "`--` keeps working: {out}");
+    let out = ok(&db, &["export", "-method:POST", "--format", "ndjson"]);
+    assert_eq!(ids(&out), vec![both[1]], "{out}");
+}
