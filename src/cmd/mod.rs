@@ -20,8 +20,10 @@ use tokio_util::sync::CancellationToken;
 /// `--db PATH`, shared by every command that opens the Store.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct DbArg {
-    /// The Store (SQLite file). Default: $XDG_DATA_HOME/hooktap/events.db
-    #[arg(long, env = "HOOKTAP_DB", value_name = "PATH", global = true)]
+    /// The Store (SQLite file). Default: $HOOKTAP_DB, else $XDG_DATA_HOME/hooktap/events.db
+    // `$HOOKTAP_DB` is read in `path`, not by clap, which would show a flag set from the
+    // environment as required in every usage line.
+    #[arg(long, value_name = "PATH", global = true)]
     pub db: Option<PathBuf>,
 }
 
@@ -30,6 +32,11 @@ impl DbArg {
     pub fn path(&self) -> PathBuf {
         self.db
             .clone()
+            .or_else(|| {
+                std::env::var_os("HOOKTAP_DB")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
             .unwrap_or_else(crate::config::default_db_path)
     }
 }

@@ -363,3 +363,24 @@ fn negated_terms_after_the_command_just_work() {
     let out = ok(&db, &["export", "-method:POST", "--format", "ndjson"]);
     assert_eq!(ids(&out), vec![both[1]], "{out}");
 }
+
+/// Pass: with `$HOOKTAP_DB` set, `--db` is not shown as required in a usage line, and the
+/// variable still chooses the Store.
+#[test]
+fn hooktap_db_from_the_environment_is_no_required_flag() {
+    let (_dir, db) = temp_db();
+    fill(&db, vec![(event("github", Some("push"), "/gh", b"{}"), None)]);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hooktap"))
+            .args(args)
+            .env("HOOKTAP_DB", &db)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["prune"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Usage: hooktap prune <--keep") && !err.contains("--db"), "{err}");
+    let out = run(&["list", "--json"]);
+    assert_eq!(ids(&String::from_utf8_lossy(&out.stdout)), vec![1]);
+}
