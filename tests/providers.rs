@@ -378,3 +378,31 @@ fn demo_runs_its_story_and_stops_on_ctrl_c() {
         9
     );
 }
+
+/// Pass: `demo --for` ends by itself (what was sent by then kept), and says so at the start;
+/// without it, the start says how to leave.
+#[test]
+fn demo_says_how_to_leave_and_for_ends_it_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let out = hooktap(&[
+        "demo",
+        "--no-tui",
+        "--for",
+        "1s",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("ends by itself in 1s"), "{err}");
+    let listed = hooktap(&["list", "--json", "--db", db.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&listed.stdout).lines().count() >= 1);
+    let (lines, child) = support::spawn_lines(&["demo", "--no-tui"]);
+    let said = (0..5)
+        .filter_map(|_| lines.recv_timeout(std::time::Duration::from_secs(30)).ok())
+        .any(|l| l.contains("q in the UI, or Ctrl-C, ends it"));
+    support::interrupt(&child);
+    assert!(child.wait_with_output().unwrap().status.success());
+    assert!(said, "the start lines say how to leave");
+}

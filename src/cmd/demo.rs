@@ -37,8 +37,11 @@ const FAILING_PATH: &str = "/messages";
 
 /// See hooktap at work in one command: a sample app, signed Ayrshare events, live output.
 ///
-/// Example: hooktap demo
+/// Examples:
+///   hooktap demo                  # q (or Ctrl-C) ends it
+///   hooktap demo --for 30s --no-tui
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Port for the demo's listener (0 picks a free one)
     #[arg(long, default_value_t = 0)]
@@ -52,6 +55,9 @@ pub struct Args {
     /// Print one JSON object per Delivery
     #[arg(long)]
     pub json: bool,
+    /// End the demo by itself after this long (e.g. 30s); by default q or Ctrl-C ends it
+    #[arg(long = "for", value_name = "DURATION", value_parser = crate::config::parse_positive_duration)]
+    pub run_for: Option<Duration>,
 }
 
 /// Runs the demo until Ctrl-C or SIGTERM.
@@ -91,6 +97,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("hooktap demo: listening on {base}, forwarding to a sample app at {app_url}");
     eprintln!("  (the sample app answers 200, and 500 on paths ending in {FAILING_PATH})");
     eprintln!("  Store: {}", db.display());
+    match args.run_for {
+        Some(d) => eprintln!("  ends by itself in {}", crate::forward::humantime(d)),
+        None => eprintln!("  q in the UI, or Ctrl-C, ends it"),
+    }
+    if let Some(d) = args.run_for {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(d).await;
+            shutdown.cancel();
+        });
+    }
     let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let printer = (!tui).then(|| tokio::spawn(print(store.subscribe(), args.json)));
     let (note, note_rx) =

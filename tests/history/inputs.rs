@@ -369,7 +369,10 @@ fn negated_terms_after_the_command_just_work() {
 #[test]
 fn hooktap_db_from_the_environment_is_no_required_flag() {
     let (_dir, db) = temp_db();
-    fill(&db, vec![(event("github", Some("push"), "/gh", b"{}"), None)]);
+    fill(
+        &db,
+        vec![(event("github", Some("push"), "/gh", b"{}"), None)],
+    );
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_hooktap"))
             .args(args)
@@ -380,7 +383,10 @@ fn hooktap_db_from_the_environment_is_no_required_flag() {
     let out = run(&["prune"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("Usage: hooktap prune <--keep") && !err.contains("--db"), "{err}");
+    assert!(
+        err.contains("Usage: hooktap prune <--keep") && !err.contains("--db"),
+        "{err}"
+    );
     let out = run(&["list", "--json"]);
     assert_eq!(ids(&String::from_utf8_lossy(&out.stdout)), vec![1]);
 }
