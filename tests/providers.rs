@@ -398,11 +398,18 @@ fn demo_says_how_to_leave_and_for_ends_it_by_itself() {
     assert!(err.contains("ends by itself in 1s"), "{err}");
     let listed = hooktap(&["list", "--json", "--db", db.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&listed.stdout).lines().count() >= 1);
-    let (lines, child) = support::spawn_lines(&["demo", "--no-tui"]);
-    let said = (0..5)
-        .filter_map(|_| lines.recv_timeout(std::time::Duration::from_secs(30)).ok())
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hooktap"))
+        .args(["demo", "--no-tui"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let said = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .take(6)
         .any(|l| l.contains("q in the UI, or Ctrl-C, ends it"));
     support::interrupt(&child);
-    assert!(child.wait_with_output().unwrap().status.success());
+    assert!(child.wait().unwrap().success());
     assert!(said, "the start lines say how to leave");
 }
