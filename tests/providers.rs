@@ -404,12 +404,15 @@ fn demo_says_how_to_leave_and_for_ends_it_by_itself() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let said = std::io::BufRead::lines(stderr)
+    let mut stderr = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let said = stderr
+        .by_ref()
         .map_while(Result::ok)
         .take(6)
         .any(|l| l.contains("q in the UI, or Ctrl-C, ends it"));
     support::interrupt(&child);
+    // Read to the end: a closed stderr would fail the demo's last lines.
+    stderr.for_each(drop);
     assert!(child.wait().unwrap().success());
     assert!(said, "the start lines say how to leave");
 }
