@@ -35,22 +35,70 @@ pub struct Info {
     pub store: String,
 }
 
+/// Live Events whose latest answer is remembered for the counts (about 40 bytes each).
+const LATEST_KEPT: usize = 100_000;
+
 /// Counters of this session's live traffic.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     /// Live Events received (local or through a Relay).
     pub received: u64,
-    /// Original Deliveries answered 2xx.
+    /// Live Events whose latest Delivery (original, replay or redelivery) was answered 2xx.
     pub answered_2xx: u64,
-    /// Original Deliveries answered otherwise, or not at all (not the `failed` outcome, which
-    /// means no answer).
+    /// Live Events whose latest Delivery was answered otherwise, or not at all (not the
+    /// `failed` outcome, which means no answer).
     pub not_2xx: u64,
+    /// Replays sent this session (from this screen, the CLI or the web page).
+    pub replays: u64,
+    /// Whether each live Event's latest Delivery was 2xx, so a later one moves it between the
+    /// counts; at most [`LATEST_KEPT`], then it starts over.
+    latest: HashMap<i64, bool>,
     /// Events whose first Delivery has not finished.
     pub in_flight: u64,
     /// Events per second, smoothed.
     pub rate: f64,
     rate_mark: Micros,
     rate_count: u64,
+}
+
+impl Stats {
+    /// Counts a finished Delivery of Event `id`: an original adds the Event to a count; a later
+    /// Delivery of a live Event moves it to the count of its new answer.
+    pub fn delivered(&mut self, id: i64, kind: crate::event::DeliveryKind, status: Option<u16>) {
+        use crate::event::DeliveryKind;
+        let ok = status.is_some_and(|c| (200..300).contains(&c));
+        if kind == DeliveryKind::Replay {
+            self.replays += 1;
+        }
+        let before = match kind {
+            DeliveryKind::Original => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                None
+            }
+            _ => match self.latest.get(&id) {
+                Some(was) => Some(*was),
+                // Not a live Event of this session: not counted.
+                None => return,
+            },
+        };
+        match before {
+            Some(was) if was == ok => {}
+            Some(true) => self.answered_2xx = self.answered_2xx.saturating_sub(1),
+            Some(false) => self.not_2xx = self.not_2xx.saturating_sub(1),
+            None => {}
+        }
+        if before != Some(ok) {
+            if ok {
+                self.answered_2xx += 1;
+            } else {
+                self.not_2xx += 1;
+            }
+        }
+        if self.latest.len() >= LATEST_KEPT {
+            self.latest.clear();
+        }
+        self.latest.insert(id, ok);
+    }
 }
 
 /// The whole state of the screen.

@@ -1,7 +1,6 @@
 //! Facts from outside (the Store's bus, the workers' replies) and the detail pane's state.
 
 use super::*;
-use crate::event::DeliveryKind;
 use crate::tui::text;
 
 /// Pending Events remembered for the count; past this the memory starts over (Events whose
@@ -31,15 +30,7 @@ impl App {
                 None
             }
             Change::Delivery { summary, kind, .. } => {
-                if kind == DeliveryKind::Original {
-                    let s = &mut self.stats;
-                    s.in_flight = s.in_flight.saturating_sub(1);
-                    if summary.status.is_some_and(|c| (200..300).contains(&c)) {
-                        s.answered_2xx += 1;
-                    } else {
-                        s.not_2xx += 1;
-                    }
-                }
+                self.stats.delivered(summary.id, kind, summary.status);
                 match summary.outcome.as_deref() {
                     Some("ok") => self.target_up = Some(true),
                     Some("failed") => self.target_up = Some(false),

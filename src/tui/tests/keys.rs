@@ -515,3 +515,50 @@ fn u_copies_the_public_url_once_the_tunnel_has_one() {
     };
     assert_eq!(clip.bytes, url.as_bytes());
 }
+
+#[test]
+fn the_counts_follow_each_events_latest_answer_and_count_replays() {
+    use crate::event::DeliveryKind;
+    let f = Fixture::new();
+    let mut app = f.app(80, 24);
+    let mut new = app.list.rows[0].clone();
+    new.id = 7;
+    new.status = None;
+    new.outcome = Some("pending".into());
+    app.update(Msg::Bus(Change::Event(Arc::new(new.clone()))));
+    let deliver = |app: &mut crate::tui::app::App, id: i64, status: Option<u16>, kind| {
+        let mut new = new.clone();
+        new.id = id;
+        new.status = status;
+        new.outcome = Some(if status.is_some() { "ok" } else { "failed" }.into());
+        app.update(Msg::Bus(Change::Delivery {
+            summary: Arc::new(new.clone()),
+            error: None,
+            kind,
+        }));
+        let s = &app.stats;
+        (s.answered_2xx, s.not_2xx, s.replays)
+    };
+    // The app was down, then a redelivery got 200: the Event counts as 2xx, once.
+    assert_eq!(
+        deliver(&mut app, 7, None, DeliveryKind::Original),
+        (0, 1, 0)
+    );
+    assert_eq!(
+        deliver(&mut app, 7, Some(200), DeliveryKind::Retry),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        deliver(&mut app, 7, Some(500), DeliveryKind::Replay),
+        (0, 1, 1)
+    );
+    assert_eq!(
+        deliver(&mut app, 7, Some(500), DeliveryKind::Replay),
+        (0, 1, 2)
+    );
+    // A replay of an Event from before this session counts as a replay only.
+    assert_eq!(
+        deliver(&mut app, 1, Some(200), DeliveryKind::Replay),
+        (0, 1, 3)
+    );
+}

@@ -107,6 +107,11 @@ fn status(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Span::raw(format!("  in flight {}", s.in_flight)),
             Span::raw(format!("  {:.1}/s", s.rate)),
         ]);
+        // Shown once there are any, so a narrow screen keeps the Store's path until then.
+        if s.replays > 0 {
+            line.spans
+                .insert(4, Span::raw(format!("  replays {}", thousands(s.replays))));
+        }
         // The Store's path, cut from the left so its file name shows.
         let room = (area.width as usize).saturating_sub(line.width() + 9);
         if room >= 12 {
