@@ -185,7 +185,12 @@ impl Columns {
                 _ => 0,
             },
             method: width >= 120,
-            status: if width >= 100 { 7 } else { 4 },
+            // `interrupted` whole where there is room, `rejected` and `timeout` from 100.
+            status: match width {
+                160.. => 11,
+                100.. => 8,
+                _ => 4,
+            },
             duration: width >= 70,
             size: width >= 90,
         }
