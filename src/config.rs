@@ -9,14 +9,26 @@ pub fn default_db_path() -> PathBuf {
     data_dir().join("events.db")
 }
 
-/// hooktap's data folder (Store, TUI log file): `$XDG_DATA_HOME/hooktap` or
+/// hooktap's data folder (the default Store): `$XDG_DATA_HOME/hooktap` or
 /// `~/.local/share/hooktap`.
 pub fn data_dir() -> PathBuf {
-    let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+    xdg_dir("XDG_DATA_HOME", &[".local", "share"])
+}
+
+/// hooktap's state folder (the UI's log file): `$XDG_STATE_HOME/hooktap` or
+/// `~/.local/state/hooktap`.
+pub fn state_dir() -> PathBuf {
+    xdg_dir("XDG_STATE_HOME", &[".local", "state"])
+}
+
+fn xdg_dir(variable: &str, under_home: &[&str]) -> PathBuf {
+    let base = match std::env::var_os(variable).filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => {
             let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-            PathBuf::from(home).join(".local").join("share")
+            under_home
+                .iter()
+                .fold(PathBuf::from(home), |p, part| p.join(part))
         }
     };
     base.join("hooktap")

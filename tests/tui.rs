@@ -135,7 +135,8 @@ async fn listen_shows_webhooks_replays_with_r_and_quits_with_q() {
 
     // `c` copies the selected Event as curl; in tmux without set-clipboard, to a file.
     tmux.keys("listen", &["c"]);
-    let copied = dir.path().join("hooktap/copies/event-3.curl.sh");
+    // Beside the Store in use (`--db DIR/events.db`).
+    let copied = dir.path().join("copies/event-3.curl.sh");
     tmux.wait_for("listen", "the copy", |s| {
         s.contains("event-3.curl.sh").then_some(())
     });

@@ -95,7 +95,8 @@ pub struct Setup {
 }
 
 /// Runs the TUI until the user quits or `shutdown` fires; then fires `shutdown` and gives the
-/// terminal back. While it runs, log lines go to `hooktap.log` in the data folder.
+/// terminal back. While it runs, log lines go to `hooktap.log` in the state folder
+/// (`~/.local/state/hooktap`).
 ///
 /// The screen runs on a thread of its own, so drawing and a burst of bus messages never hold
 /// a worker of the runtime that captures; replays are still sent on the caller's runtime.
@@ -127,8 +128,12 @@ pub async fn run(setup: Setup) -> anyhow::Result<()> {
 }
 
 async fn run_inner(mut setup: Setup, main: tokio::runtime::Handle) -> anyhow::Result<()> {
-    let data_dir = crate::config::data_dir();
-    let _logs = crate::logs::to_file(&data_dir.join("hooktap.log")).ok();
+    let _logs = crate::logs::to_file(&crate::config::state_dir().join("hooktap.log")).ok();
+    // Copies go beside the Store in use, whichever it is.
+    let copies_dir = match setup.db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let (reply_tx, mut replies) = mpsc::channel::<Reply>(1024);
     let sending = Sending {
         runtime: main,
@@ -155,7 +160,7 @@ async fn run_inner(mut setup: Setup, main: tokio::runtime::Handle) -> anyhow::Re
         workers: &mut workers,
         asked_detail: None,
         asked_at: Instant::now() - DETAIL_WHILE_FOLLOWING,
-        data_dir,
+        copies_dir,
     };
     let first = app.start();
     loop_state.effect(&mut app, &mut term, first)?;
@@ -231,7 +236,7 @@ struct Loop<'a> {
     workers: &'a mut Workers,
     asked_detail: Option<(i64, u64)>,
     asked_at: Instant,
-    data_dir: PathBuf,
+    copies_dir: PathBuf,
 }
 
 impl Loop<'_> {
@@ -262,7 +267,7 @@ impl Loop<'_> {
             Effect::Quit => {}
             Effect::Clipboard(clip) => {
                 let (text, error) =
-                    clipboard::copy(&clip, &self.data_dir, |bytes| term.write_raw(bytes));
+                    clipboard::copy(&clip, &self.copies_dir, |bytes| term.write_raw(bytes));
                 app.update(Msg::Notice { text, error });
             }
             Effect::Editor { id, text } => {

@@ -186,6 +186,7 @@ fn the_ui_data_folder_and_log_are_private() {
         .arg(env!("CARGO_BIN_EXE_hooktap"))
         .arg(&db)
         .env("XDG_DATA_HOME", &data)
+        .env("XDG_STATE_HOME", &data)
         .env("TERM", "xterm")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -53,7 +53,7 @@ impl Tmux {
     /// prints its exit code and whether the terminal is back in cooked mode.
     pub fn start(&self, name: &str, command: &str, data: &Path) {
         let script = format!(
-            "export XDG_DATA_HOME='{}' TERM=xterm-256color HOOKTAP_LOG=hooktap::tui=debug \
+            "export XDG_DATA_HOME='{0}' XDG_STATE_HOME='{0}' TERM=xterm-256color HOOKTAP_LOG=hooktap::tui=debug \
              EDITOR=\"sed -i s/Account/Edited/\"; unset HOOKTAP_DB VISUAL; {command}; \
              echo EXITED $?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 600",
             data.display()
