@@ -78,11 +78,7 @@ pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
         Some(q) => format!("{}?{}", s.path, q),
         None => s.path.clone(),
     };
-    let status = match (s.status, s.outcome.as_deref()) {
-        (Some(code), _) => code.to_string(),
-        (None, Some(outcome)) => outcome.to_string(),
-        (None, None) => "-".into(),
-    };
+    let status = s.status_word();
     let duration = s
         .duration_us
         .map(|us| format!("{:.1} ms", us as f64 / 1000.0))

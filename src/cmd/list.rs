@@ -137,13 +137,9 @@ fn id(s: &EventSummary) -> String {
     format!("#{}", s.id)
 }
 
-/// The latest Delivery's status code, else its outcome (`interrupted`), else `-`.
+/// The latest Delivery's status code, else `held`, else its outcome (`interrupted`), else `-`.
 fn status(s: &EventSummary) -> String {
-    match (s.status, s.outcome.as_deref()) {
-        (Some(code), _) => code.to_string(),
-        (None, Some(o)) => o.to_string(),
-        (None, None) => "-".into(),
-    }
+    s.status_word()
 }
 
 fn path(s: &EventSummary) -> String {
@@ -183,6 +179,8 @@ pub fn paint_status(text: &str, status: Option<u16>, colour: bool) -> String {
         Some(400..=499) => "33",
         Some(_) => "31",
         None if matches!(text.trim(), "pending" | "-") => "2",
+        // Waiting for `listen --redeliver`: not lost, not done.
+        None if text.trim() == "held" => "33",
         None => "31",
     };
     format!("\x1b[{code}m{text}\x1b[0m")

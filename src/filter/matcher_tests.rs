@@ -50,6 +50,7 @@ fn sample() -> (EventSummary, Event) {
         replayed: true,
         duplicate_of: None,
         signature_detail: None,
+        held_since: None,
     };
     (summary, event)
 }

@@ -116,6 +116,8 @@ pub(super) fn insert_event(
         replayed: false,
         duplicate_of,
         signature_detail: class.signature_detail.clone(),
+        // An Event held as it is stored (`--respond accept`) is in flight, not yet held back.
+        held_since: None,
     });
     Ok(Inserted {
         event_id,

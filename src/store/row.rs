@@ -15,7 +15,7 @@ use crate::event::{
 pub const SUMMARY_COLUMNS: &str = "events.id, uid, received_at, ingress, method, path, query, \
     remote_addr, body_size, body_sha256, provider, event_type, provider_event_id, summary, \
     signature, derived_from, deliveries, status, outcome, duration_us, replayed, duplicate_of, \
-    signature_detail";
+    signature_detail, held_since";
 
 /// One Event as listed: everything but headers and body, with its latest Delivery folded in.
 /// Serialises to exactly the JSON object of the guide (section 2).
@@ -52,6 +52,19 @@ pub struct EventSummary {
     /// Why the signature is invalid, when it is.
     #[serde(skip)]
     pub signature_detail: Option<String>,
+    /// Since when it waits for `listen --redeliver` (its latest Delivery got no answer).
+    #[serde(serialize_with = "as_optional_time")]
+    pub held_since: Option<Micros>,
+}
+
+fn as_optional_time<S: serde::Serializer>(
+    micros: &Option<Micros>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match micros {
+        Some(m) => s.serialize_str(&format_time(*m)),
+        None => s.serialize_none(),
+    }
 }
 
 fn as_time<S: serde::Serializer>(micros: &Micros, s: S) -> Result<S::Ok, S::Error> {
@@ -67,6 +80,17 @@ fn as_millis<S: serde::Serializer>(us: &Option<i64>, s: S) -> Result<S::Ok, S::E
 }
 
 impl EventSummary {
+    /// What its latest Delivery came to, in one word: the status code, else `held` (waiting for
+    /// `listen --redeliver`), else the outcome (`failed`, `pending`, ...), else `-`.
+    pub fn status_word(&self) -> String {
+        match (self.status, &self.held_since, self.outcome.as_deref()) {
+            (Some(code), _, _) => code.to_string(),
+            (None, Some(_), _) => "held".into(),
+            (None, None, Some(outcome)) => outcome.to_string(),
+            (None, None, None) => "-".into(),
+        }
+    }
+
     /// Reads a row selected with [`SUMMARY_COLUMNS`].
     pub fn from_row(row: &Row<'_>) -> rusqlite::Result<EventSummary> {
         Ok(EventSummary {
@@ -93,6 +117,7 @@ impl EventSummary {
             replayed: row.get(20)?,
             duplicate_of: row.get(21)?,
             signature_detail: row.get(22)?,
+            held_since: row.get(23)?,
         })
     }
 }
@@ -107,10 +132,10 @@ pub const EVENT_FROM: &str = "events JOIN bodies ON bodies.event_id = events.id"
 /// `SELECT {SUMMARY_COLUMNS}, {EVENT_EXTRA_COLUMNS} FROM {EVENT_FROM}`.
 pub fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(EventSummary, Event)> {
     let summary = EventSummary::from_row(row)?;
-    let headers: Vec<u8> = row.get(23)?;
-    let encoding: Option<String> = row.get(25)?;
+    let headers: Vec<u8> = row.get(24)?;
+    let encoding: Option<String> = row.get(26)?;
     let whose = || format!("the body of Event #{}", summary.id);
-    let body = unpack(row.get(24)?, encoding.as_deref()).map_err(|e| damaged(whose(), &e))?;
+    let body = unpack(row.get(25)?, encoding.as_deref()).map_err(|e| damaged(whose(), &e))?;
     // LZ4 blocks carry no checksum: a damaged one may still decode, most often to another size.
     if body.len() as u64 != summary.body_size {
         return Err(damaged(whose(), &Damaged::Size(summary.body_size)));
@@ -216,6 +241,7 @@ impl EventSummary {
             replayed: false,
             duplicate_of: None,
             signature_detail: None,
+            held_since: None,
         }
     }
 }
@@ -253,8 +279,9 @@ mod tests {
             "status",
             "outcome",
             "duration_ms",
+            "held_since",
         ];
-        assert_eq!(keys, want, "the guide's order");
+        assert_eq!(keys, want, "the guide's order, then held_since");
         assert!(
             serde_json::to_string(&s)
                 .unwrap()

@@ -412,6 +412,21 @@ async fn a_held_event_is_said_in_show_and_when_listen_stops_or_starts_without_th
     assert_eq!(status, 202);
     let show = ok_on(&db, &["show", "1"]);
     assert!(show.contains("held for redelivery since"), "{show}");
+    // `list` says `held`, not `failed`, and the JSON has the time (its outcome stays `failed`).
+    let list = ok_on(&db, &["list"]);
+    assert!(
+        list.contains(" held ") && !list.contains("failed"),
+        "{list}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(ok_on(&db, &["list", "--json"]).trim()).unwrap();
+    assert!(
+        json["held_since"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{json}"
+    );
+    assert_eq!(json["outcome"], "failed", "{json}");
     // A graceful stop says what is still owed.
     let pid = bin.child.id().to_string();
     std::process::Command::new("kill")

@@ -220,10 +220,14 @@ fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns, widths: Widths) -> Row
     let what = sanitize(&what);
     let path = cut(&path_text(r, cols), widths.path as usize);
     let what = cut(&what, widths.what as usize);
-    let status: String = theme::status_text(r.status, r.outcome.as_deref())
-        .chars()
-        .take(cols.status as usize)
-        .collect();
+    let held = r.held_since.is_some() && r.status.is_none();
+    let status: String = match held {
+        true => "held".to_string(),
+        false => theme::status_text(r.status, r.outcome.as_deref()),
+    }
+    .chars()
+    .take(cols.status as usize)
+    .collect();
     let mut cells = Vec::new();
     if cols.time > 0 {
         let time = app.clock.list_time(r.received_at, cols.time);
@@ -239,7 +243,11 @@ fn row<'a>(app: &App, r: &'a EventSummary, cols: Columns, widths: Widths) -> Row
     cells.push(Cell::from(what));
     cells.push(Cell::from(Span::styled(
         status,
-        theme::status(r.status, r.outcome.as_deref()),
+        match held {
+            // Waiting for `listen --redeliver`: not lost, not done.
+            true => theme::WARN,
+            false => theme::status(r.status, r.outcome.as_deref()),
+        },
     )));
     if cols.duration {
         cells.push(Cell::from(

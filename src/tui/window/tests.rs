@@ -28,6 +28,7 @@ pub(crate) fn row(id: i64) -> EventSummary {
         replayed: false,
         duplicate_of: None,
         signature_detail: None,
+        held_since: None,
     }
 }
 
