@@ -9,6 +9,8 @@ mod hostile;
 mod inputs;
 #[path = "history/live.rs"]
 mod live;
+#[path = "history/search.rs"]
+mod search;
 #[path = "history/stored.rs"]
 mod stored;
 #[path = "history/support.rs"]

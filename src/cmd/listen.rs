@@ -110,7 +110,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let relay = crate::tunnel::start::config(&args.relay)?;
     let tls = tls_acceptor(&args)?;
     let db = args.db.path();
-    let store = Store::open(&db, Durability::Normal)?;
+    let mut store = Store::open(&db, Durability::Normal)?;
+    // Text search: indexed while capture is quiet (see store::search).
+    store.index_in_background()?;
     let interrupted = store.recover_interrupted().await?;
     if interrupted > 0 {
         eprintln!(

@@ -17,6 +17,7 @@
 //!   term needs its body: then [`Filter::matches`] with the full Event).
 
 mod field;
+mod indexed;
 mod matcher;
 mod parse;
 pub mod query;
@@ -131,6 +132,17 @@ impl Filter {
     /// read in full and checked in Rust after SQL has narrowed them.
     pub fn needs_body(&self) -> bool {
         self.terms.iter().any(|t| t.test.needs_body())
+    }
+}
+
+impl Filter {
+    /// The text search index query for this filter's bare words and phrases (those not
+    /// negated), or `None` when none has 3 characters or more: then the filter scans.
+    pub fn index_query(&self) -> Option<String> {
+        crate::store::search::match_expr(self.terms.iter().filter_map(|t| match &t.test {
+            Test::Text(needle) if !t.negated => Some(needle.as_str()),
+            _ => None,
+        }))
     }
 }
 

@@ -92,23 +92,51 @@ impl Reader {
 
     /// Calls `visit` with every matching Event in full, in `page.order`, within `page`'s id
     /// bounds (its `limit` is ignored), reading 256 rows at a time.
+    ///
+    /// A bare word or phrase of 3 characters or more is looked up in the text search index for
+    /// the Events it covers (see `store::search`); the rest are scanned. Either way each
+    /// candidate is checked by [`Filter::matches`], so the Events found are the same.
     pub fn walk(
         &self,
         filter: &Filter,
         page: &Page,
         mut visit: impl FnMut(EventSummary, Event) -> anyhow::Result<Flow>,
     ) -> anyhow::Result<()> {
+        match filter.index_query() {
+            Some(expr) => self.walk_indexed(filter, &expr, page, &mut visit),
+            None => self.scan(filter, page, &mut visit).map(|_| ()),
+        }
+    }
+
+    /// [`Reader::walk`] without the text search index, reading every row the indexed terms
+    /// leave: what the index must agree with (tests and benchmarks compare the two).
+    pub fn walk_scan(
+        &self,
+        filter: &Filter,
+        page: &Page,
+        mut visit: impl FnMut(EventSummary, Event) -> anyhow::Result<Flow>,
+    ) -> anyhow::Result<()> {
+        self.scan(filter, page, &mut visit).map(|_| ())
+    }
+
+    /// [`Reader::walk`] without the index: every row the indexed terms leave is read and checked.
+    pub(super) fn scan(
+        &self,
+        filter: &Filter,
+        page: &Page,
+        visit: &mut dyn FnMut(EventSummary, Event) -> anyhow::Result<Flow>,
+    ) -> anyhow::Result<Flow> {
         let mut cursor = *page;
         loop {
             let (rows, last) = self.batch(filter, &cursor, BATCH, true)?;
             for (summary, event) in rows {
                 let Some(event) = event else { continue };
                 if filter.matches(&summary, &event) && visit(summary, event)? == Flow::Stop {
-                    return Ok(());
+                    return Ok(Flow::Stop);
                 }
             }
             match (last, cursor.order) {
-                (None, _) => return Ok(()),
+                (None, _) => return Ok(Flow::Continue),
                 (Some(id), Order::NewestFirst) => cursor.before = Some(id),
                 (Some(id), Order::OldestFirst) => cursor.after = Some(id),
             }

@@ -11,6 +11,7 @@ mod identify;
 mod prefix;
 mod row;
 mod schema;
+pub mod search;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -66,6 +67,8 @@ pub struct Store {
     bus: broadcast::Sender<Change>,
     /// The writer thread, then the checkpoint thread (which ends after the writer).
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// The background text search indexer, when started.
+    indexer: Option<search::Indexer>,
 }
 
 impl Store {
@@ -82,7 +85,17 @@ impl Store {
             writer,
             bus,
             threads: vec![thread, checkpoint_thread],
+            indexer: None,
         })
+    }
+
+    /// Starts indexing text for search in the background (long-running commands: `listen`,
+    /// `ui`): in short batches while capture is quiet, idle while it is busy or caught up.
+    pub fn index_in_background(&mut self) -> anyhow::Result<()> {
+        if self.indexer.is_none() {
+            self.indexer = Some(search::Indexer::spawn(&self.path)?);
+        }
+        Ok(())
     }
 
     /// A handle for writing.
@@ -139,6 +152,7 @@ impl Store {
     /// it was given.
     pub fn close(mut self) {
         let threads = std::mem::take(&mut self.threads);
+        drop(self.indexer.take());
         drop(self);
         for t in threads {
             let _ = t.join();
@@ -205,6 +219,9 @@ fn connect(path: &Path, durability: Durability) -> anyhow::Result<Connection> {
 /// A read-only connection with the queries every command needs.
 pub struct Reader {
     conn: Connection,
+    path: PathBuf,
+    /// A text search first indexes a backlog of up to this many Events (see `store::search`).
+    catch_up: i64,
 }
 
 impl Reader {
@@ -243,7 +260,27 @@ impl Reader {
         }
         conn.pragma_update(None, "query_only", true)?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(Reader { conn })
+        Ok(Reader {
+            conn,
+            path: path.to_owned(),
+            catch_up: search::CATCH_UP,
+        })
+    }
+
+    /// How many Events not yet indexed a text search indexes before answering (default
+    /// [`search::CATCH_UP`]; 0: never, the backlog is scanned).
+    pub fn set_search_catch_up(&mut self, events: i64) {
+        self.catch_up = events;
+    }
+
+    /// See [`Reader::set_search_catch_up`].
+    pub fn search_catch_up(&self) -> i64 {
+        self.catch_up
+    }
+
+    /// Where the Store lives (a search opens a write connection there to index a backlog).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The underlying connection, for queries built elsewhere (the filter module).

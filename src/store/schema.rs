@@ -79,6 +79,29 @@ const MIGRATIONS: &[&str] = &[
     // another try (NULL: not held). The partial index holds only the held few.
     "ALTER TABLE events ADD COLUMN held_since INTEGER;
     CREATE INDEX events_held ON events(id) WHERE held_since IS NOT NULL;",
+    // 6: Text search (see `store::search`): a trigram index of what a bare word searches (path,
+    // query and body as received), contentless (the text is not kept twice) and
+    // contentless-delete (prune removes rows), with `detail=none`: only which Events hold a
+    // trigram, not where (280 MiB for a million 2 KB bodies; the matcher checks every candidate
+    // anyway).
+    // `indexed_to` is the highest Event id indexed: every Event at or below it is in the
+    // index, the rest is searched by the scan. Deleting an indexed Event removes its row and
+    // keeps the mark at or below the highest id left, so an id SQLite hands out again after
+    // the newest Events were pruned is never taken as indexed.
+    "CREATE VIRTUAL TABLE search USING fts5(text, content = '', contentless_delete = 1,
+        tokenize = 'trigram case_sensitive 0', detail = none);
+    CREATE TABLE search_state (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        indexed_to INTEGER NOT NULL
+    );
+    INSERT INTO search_state VALUES (1, 0);
+    CREATE TRIGGER search_forget AFTER DELETE ON events
+    WHEN old.id <= (SELECT indexed_to FROM search_state)
+    BEGIN
+        DELETE FROM search WHERE rowid = old.id;
+        UPDATE search_state SET indexed_to = (SELECT coalesce(max(id), 0) FROM events)
+            WHERE indexed_to > (SELECT coalesce(max(id), 0) FROM events);
+    END;",
 ];
 
 /// The schema version this build writes.
@@ -117,6 +140,7 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::Page;
 
     #[test]
     fn another_programs_database_is_left_alone() {
@@ -168,6 +192,13 @@ mod tests {
         let reader = crate::store::Reader::open(&path).unwrap();
         let (_, event) = reader.event(1).unwrap().unwrap();
         assert_eq!(event.body, body.as_bytes());
+        // Migration 6: the text search index, filled by the first search.
+        let found = reader
+            .list(&crate::filter::parse("FEED").unwrap(), &Page::first(5))
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        let mark = super::super::search::indexed_to(reader.conn()).unwrap();
+        assert_eq!(mark, 1, "indexed");
         let version: i64 = reader
             .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -173,6 +173,14 @@ fn search(
     cancelled: &dyn Fn() -> bool,
     progress: &mut dyn FnMut(f32),
 ) -> anyhow::Result<Option<Vec<EventSummary>>> {
+    if filter.index_query().is_some() {
+        // The text search index answers in one go (after indexing a short backlog); only a
+        // long one, an existing Store not indexed yet, is scanned in steps.
+        let (mark, max) = crate::store::search::progress(reader.conn())?;
+        if max - mark <= reader.search_catch_up() {
+            return Ok(Some(reader.list(filter, page)?));
+        }
+    }
     let (min, max): (Option<i64>, Option<i64>) =
         reader
             .conn()
