@@ -15,6 +15,7 @@ pub mod relay_db;
 pub mod relay_store;
 pub mod start;
 pub mod wire;
+pub mod ws;
 
 /// `1 Event`, `3 Events`: counts in log lines.
 pub fn events(n: u64) -> String {

@@ -24,7 +24,8 @@ use crate::event::{HeaderList, new_uid, now_micros};
 use crate::listener::{self, Limits, MAX_HEAD_BYTES, MAX_HEADERS, Throttle, framing};
 use crate::tunnel::hub::{Hub, say};
 use crate::tunnel::protocol::{
-    self, CHANNEL_PREFIX, H_PUBLIC_URL, H_QUEUED, HEALTH_PATH, Refusal, TUNNEL_PATH, UPGRADE,
+    self, CHANNEL_PREFIX, H_PUBLIC_URL, H_QUEUED, H_TRANSPORTS, HEALTH_PATH, Refusal, TRANSPORTS,
+    TUNNEL_PATH, UPGRADE, Upgrade,
 };
 use crate::tunnel::wire::RelayEvent;
 
@@ -269,12 +270,18 @@ fn refusal_line(
     }
 }
 
+/// A refused handshake; it names the transports this Relay takes, so an Agent can tell it from
+/// an older Relay's refusal (or a proxy's).
 fn refuse(r: Refusal) -> Response<Full<Bytes>> {
-    listener::closing(Answer::text(r.status.as_u16(), &r.message))
+    let mut response = listener::closing(Answer::text(r.status.as_u16(), &r.message));
+    response
+        .headers_mut()
+        .insert(H_TRANSPORTS, HeaderValue::from_static(TRANSPORTS));
+    response
 }
 
 /// The Tunnel handshake: check it, answer `101`, then run HTTP/2 (Relay as client) on the
-/// upgraded connection.
+/// upgraded connection (inside WebSocket messages, or bare for the older Upgrade).
 async fn tunnel(
     mut req: Request<HyperBody>,
     remote: SocketAddr,
@@ -282,8 +289,8 @@ async fn tunnel(
     hub: &Arc<Hub>,
     config: &RelayConfig,
 ) -> Response<Full<Bytes>> {
-    let hs = match protocol::parse(req.method(), req.headers()) {
-        Ok(hs) => hs,
+    let (hs, upgrade) = match protocol::parse(req.method(), req.headers()) {
+        Ok(x) => x,
         Err(r) => return refuse(r),
     };
     let admitted = match hub.admit(&hs) {
@@ -318,11 +325,13 @@ async fn tunnel(
     let public_url = format!("{base}{CHANNEL_PREFIX}{}/", hs.channel);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (hub, deadline, ping) = (hub.clone(), config.handshake_timeout, config.ping);
+    let transport = upgrade.transport();
     tokio::spawn(async move {
         let upgraded = match tokio::time::timeout(deadline, on_upgrade).await {
             Ok(Ok(u)) => u,
             _ => return,
         };
+        let upgraded = crate::tunnel::ws::tunnel_io(upgraded, transport, true).await;
         let mut h2 = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
         h2.timer(TokioTimer::new())
             .keep_alive_interval(ping)
@@ -342,7 +351,23 @@ async fn tunnel(
         http::header::CONNECTION,
         HeaderValue::from_static("upgrade"),
     );
-    h.insert(http::header::UPGRADE, HeaderValue::from_static(UPGRADE));
+    match &upgrade {
+        Upgrade::Tunnel1 => {
+            h.insert(http::header::UPGRADE, HeaderValue::from_static(UPGRADE));
+        }
+        Upgrade::WebSocket { key } => {
+            use crate::tunnel::ws::{SUBPROTOCOL, accept_key};
+            h.insert(http::header::UPGRADE, HeaderValue::from_static("websocket"));
+            if let Ok(v) = HeaderValue::from_str(&accept_key(key)) {
+                h.insert(http::header::SEC_WEBSOCKET_ACCEPT, v);
+            }
+            h.insert(
+                http::header::SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_static(SUBPROTOCOL),
+            );
+        }
+    }
+    h.insert(H_TRANSPORTS, HeaderValue::from_static(TRANSPORTS));
     h.insert(H_QUEUED, HeaderValue::from(queued));
     if let Ok(v) = HeaderValue::from_str(&public_url) {
         h.insert(H_PUBLIC_URL, v);

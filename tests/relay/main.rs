@@ -8,6 +8,7 @@ mod faults;
 mod harness;
 mod limits;
 mod refusals;
+mod transport;
 mod trust;
 mod web;
 
