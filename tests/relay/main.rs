@@ -7,6 +7,7 @@ mod fault;
 mod faults;
 mod harness;
 mod limits;
+mod nginx;
 mod refusals;
 mod transport;
 mod trust;
