@@ -185,6 +185,7 @@ async fn webhook(
             _ => answer,
         };
         refusal_line(&channel, &method, &path, remote, &answer);
+        hub.note_refused(&channel);
         listener::closing(answer)
     };
     if let Some(answer) = listener::refuse(&req, limits, conflict) {
@@ -215,11 +216,16 @@ async fn webhook(
     };
     // In its own task: a sender that hangs up must not stop an Event half-way between being
     // stored and being routed (it would wait in the queue until the Agent's next reconnect).
-    let hub = hub.clone();
-    match tokio::spawn(async move { hub.receive(ev).await }).await {
-        Ok(answer) => listener::response(answer),
-        Err(_) => listener::response(Answer::text(500, "internal error")),
+    let (hub, channel) = (hub.clone(), ev.channel.clone());
+    let h = hub.clone();
+    let answer = match tokio::spawn(async move { h.receive(ev).await }).await {
+        Ok(answer) => answer,
+        Err(_) => Answer::text(500, "internal error"),
+    };
+    if answer.status >= 400 {
+        hub.note_refused(&channel);
     }
+    listener::response(answer)
 }
 
 /// The `413` for a body over the `--max-body` the Channel's Agent stated.
@@ -304,6 +310,7 @@ async fn tunnel(
     let (slot, queued) = match admitted {
         Ok(x) => x,
         Err(r) => {
+            hub.note_agent_refused(&hs.channel);
             if let Some(skipped) = AGENT_REFUSALS.admit(Instant::now()) {
                 let line = format!("refused an Agent from {remote}: {}", r.message);
                 say(&hs.channel, &format!("{line}{}", held_back(skipped)));

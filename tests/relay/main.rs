@@ -9,6 +9,7 @@ mod harness;
 mod limits;
 mod nginx;
 mod refusals;
+mod status;
 mod transport;
 mod trust;
 mod web;

@@ -74,6 +74,10 @@ pub struct Args {
     /// How often the Channel table is re-read (and the WAL checkpointed); for tests
     #[arg(long, default_value = "500ms", value_parser = parse_positive_duration, hide = true)]
     pub reload_every: Duration,
+    /// How often the Relay notes which Agents are connected and what it refused, for
+    /// `relay channel list`; for tests
+    #[arg(long, default_value = "5s", value_parser = parse_positive_duration, hide = true)]
+    pub status_every: Duration,
     #[command(flatten)]
     pub senders: crate::cmd::SenderArgs,
 }
@@ -95,8 +99,9 @@ pub enum RelayCommand {
 pub enum ChannelCommand {
     /// Add a Channel and print its new token (once; only its hash is kept)
     Add { name: String },
-    /// List Channels with when they were created, last seen, Events waiting, and those of them
-    /// too large for the Channel's Agent (its last stated --max-body)
+    /// List Channels: whether an Agent is connected (as the running Relay notes it every few
+    /// seconds), Events waiting and the oldest one's age, those too large for the Channel's
+    /// Agent (its last stated --max-body), webhooks and Agents refused, last seen, created
     List,
     /// Remove a Channel: its token stops working at once and its waiting Events are dropped
     Remove { name: String },
@@ -131,6 +136,8 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         _ => None,
     };
     let (store, _thread) = RelayStore::open(&path)?;
+    // No Agent is connected yet, whatever a Relay that was killed left noted.
+    store.forget_agents().await?;
     let rows = store.channels().await?;
     let socket = TcpListener::bind(bind)
         .await
@@ -192,6 +199,10 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         shutdown.clone(),
     )?;
     tokio::spawn(prune(store, args.retain, shutdown.clone()));
+    let status = tokio::spawn(
+        hub.clone()
+            .note_status_every(args.status_every, shutdown.clone()),
+    );
     let config = RelayConfig {
         limits: Limits {
             tls_timeout: args.handshake_timeout,
@@ -202,6 +213,7 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         public_url: args.public_url,
     };
     relay::serve(socket, tls, config, hub, shutdown).await;
+    let _ = status.await;
     eprintln!("hooktap relay stopped");
     Ok(())
 }
