@@ -6,6 +6,7 @@
 //! [`agent`] is the laptop's side, [`start`] starts it from `listen`'s flags, [`backoff`] times
 //! its reconnects.
 
+pub mod acme;
 pub mod agent;
 pub mod backoff;
 pub mod hub;

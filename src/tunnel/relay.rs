@@ -66,7 +66,11 @@ pub async fn serve(
                     let handshake =
                         tokio::time::timeout(config.handshake_timeout, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
-                        serve_io(stream, remote, "https", hub, config, shutdown).await;
+                        // An ACME CA's TLS-ALPN-01 check ends with the handshake.
+                        let alpn = stream.get_ref().1.alpn_protocol();
+                        if alpn != Some(crate::tunnel::acme::ACME_TLS_ALPN) {
+                            serve_io(stream, remote, "https", hub, config, shutdown).await;
+                        }
                     }
                 }
             }

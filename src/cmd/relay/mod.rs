@@ -35,8 +35,9 @@ use crate::tunnel::relay_store::{self, ChannelRow, RelayStore};
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<RelayCommand>,
-    /// Address to listen on, e.g. 0.0.0.0:443 (or 127.0.0.1:8080 behind Caddy or nginx)
-    #[arg(long, value_name = "ADDR", required = true)]
+    /// Address to listen on, e.g. 0.0.0.0:443 (or 127.0.0.1:8080 behind Caddy or nginx);
+    /// with --acme, 0.0.0.0:443 unless given
+    #[arg(long, value_name = "ADDR", required_unless_present = "acme")]
     pub bind: Option<SocketAddr>,
     /// Serve HTTPS with this PEM certificate chain (without it: plain HTTP, for a TLS proxy)
     #[arg(long, value_name = "PEM", requires = "tls_key")]
@@ -78,6 +79,8 @@ pub struct Args {
     /// `relay channel list`; for tests
     #[arg(long, default_value = "5s", value_parser = parse_positive_duration, hide = true)]
     pub status_every: Duration,
+    #[command(flatten)]
+    pub acme: crate::tunnel::acme::AcmeArgs,
     #[command(flatten)]
     pub senders: crate::cmd::SenderArgs,
 }
@@ -125,13 +128,35 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
-    let Some(bind) = args.bind else {
-        return Err(UsageError("relay needs --bind ADDR, e.g. --bind 0.0.0.0:443".into()).into());
+    let acme = !args.acme.acme.is_empty();
+    let bind = match args.bind {
+        Some(b) => b,
+        None if acme => SocketAddr::from(([0, 0, 0, 0], 443)),
+        None => {
+            return Err(
+                UsageError("relay needs --bind ADDR, e.g. --bind 0.0.0.0:443".into()).into(),
+            );
+        }
     };
+    let shutdown = CancellationToken::new();
+    let mut public_url = args.public_url.clone();
+    let mut acme_manager = None;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let (certs, key) = tls::load(cert, key)?;
             Some(tls::acceptor(tls::server_config(certs, key)?))
+        }
+        _ if acme => {
+            let data = path.parent().unwrap_or(std::path::Path::new("."));
+            let manager = crate::tunnel::acme::Manager::new(&args.acme, data)?;
+            let domain = &args.acme.acme[0];
+            public_url.get_or_insert_with(|| match bind.port() {
+                443 => format!("https://{domain}"),
+                port => format!("https://{domain}:{port}"),
+            });
+            let config = tls::resolver_config(manager.resolver())?;
+            acme_manager = Some(manager);
+            Some(tls::acceptor(config))
         }
         _ => None,
     };
@@ -162,8 +187,7 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         args.max_queue,
         humantime(args.retain)
     );
-    let base = args
-        .public_url
+    let base = public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{local}"));
     if rows.is_empty() {
@@ -190,7 +214,6 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         },
         rows,
     );
-    let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     watch_channels(
         path.clone(),
@@ -210,9 +233,17 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         },
         handshake_timeout: args.handshake_timeout,
         ping: args.ping,
-        public_url: args.public_url,
+        public_url,
     };
-    relay::serve(socket, tls, config, hub, shutdown).await;
+    let serving = tokio::spawn(relay::serve(socket, tls, config, hub, shutdown.clone()));
+    if let Some(manager) = acme_manager
+        && let Err(e) = manager.start(shutdown.clone()).await
+    {
+        shutdown.cancel();
+        let _ = serving.await;
+        return Err(e);
+    }
+    let _ = serving.await;
     let _ = status.await;
     eprintln!("hooktap relay stopped");
     Ok(())

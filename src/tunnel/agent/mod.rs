@@ -5,7 +5,7 @@
 mod dial;
 mod serve;
 pub mod trust;
-mod validity;
+pub(crate) mod validity;
 
 use std::path::PathBuf;
 use std::sync::Arc;
