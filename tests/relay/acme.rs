@@ -24,7 +24,9 @@ struct Pebble {
 }
 
 impl Pebble {
-    async fn start(bin: &Path, dir: &Path, validity: u64) -> Pebble {
+    /// `check`: the challenge ports pebble really validates on (HTTP-01, TLS-ALPN-01), with
+    /// "localhost" resolved by the system; `None`: it validates nothing.
+    async fn start(bin: &Path, dir: &Path, validity: u64, check: Option<(u16, u16)>) -> Pebble {
         let pdir = dir.join("pebble");
         std::fs::create_dir_all(&pdir).unwrap();
         let https = certs(&pdir);
@@ -33,7 +35,8 @@ impl Pebble {
             "listenAddress": format!("127.0.0.1:{port}"),
             "managementListenAddress": format!("127.0.0.1:{mgmt}"),
             "certificate": https.cert, "privateKey": https.key,
-            "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "",
+            "httpPort": check.map_or(5002, |c| c.0), "tlsPort": check.map_or(5001, |c| c.1),
+            "ocspResponderURL": "",
             "externalAccountBindingRequired": false,
             "certificateValidityPeriod": validity,
         }});
@@ -43,7 +46,10 @@ impl Pebble {
             .arg("-config")
             .arg(&cfg)
             .envs([
-                ("PEBBLE_VA_ALWAYS_VALID", "1"),
+                (
+                    "PEBBLE_VA_ALWAYS_VALID",
+                    if check.is_some() { "0" } else { "1" },
+                ),
                 ("PEBBLE_VA_NOSLEEP", "1"),
                 ("PEBBLE_WFE_NONCEREJECT", "0"),
                 ("PEBBLE_AUTHZREUSE", "0"),
@@ -85,9 +91,10 @@ impl Drop for Pebble {
     }
 }
 
-/// A Relay with `--acme localhost` against `pebble`.
-fn acme_relay(dir: &Path, pebble: &Pebble) -> (Proc, u16) {
-    let args = [
+/// A Relay with `--acme localhost` against `pebble`, on `port` (0: any), with `extra` flags
+/// and HTTP-01 on `http_port`.
+fn acme_relay(dir: &Path, pebble: &Pebble, port: u16, extra: &[&str], http: u16) -> (Proc, u16) {
+    let mut args: Vec<String> = [
         "relay",
         "--acme",
         "localhost",
@@ -96,17 +103,23 @@ fn acme_relay(dir: &Path, pebble: &Pebble) -> (Proc, u16) {
         "--acme-directory",
         &pebble.dir_url,
         "--bind",
-        "127.0.0.1:0",
+        &format!("127.0.0.1:{port}"),
         "--db",
         dir.join("relay.db").to_str().unwrap(),
         "--ping",
         "1s",
     ]
-    .map(String::from);
-    let env = [(
-        "HOOKTAP_ACME_DIRECTORY_CA",
-        pebble.https_ca.to_str().unwrap(),
-    )];
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let http = http.to_string();
+    let env = [
+        (
+            "HOOKTAP_ACME_DIRECTORY_CA",
+            pebble.https_ca.to_str().unwrap(),
+        ),
+        ("HOOKTAP_ACME_HTTP_PORT", &http),
+    ];
     let mut p = Proc::spawn_env("relay", &args, &env);
     let line = p.wait_for("listening on https://127.0.0.1:", SECS(20));
     let port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
@@ -125,10 +138,10 @@ async fn the_relay_gets_its_certificate_by_acme_and_renews_it_under_an_open_tunn
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let pebble = Pebble::start(&bin, dir.path(), 9).await;
+    let pebble = Pebble::start(&bin, dir.path(), 9, None).await;
     let target = Target::start().await;
     let token = channel(dir.path(), &["add", "alice"]);
-    let (mut relay, port) = acme_relay(dir.path(), &pebble);
+    let (mut relay, port) = acme_relay(dir.path(), &pebble, 0, &[], 0);
     wait(&mut relay, "certificate for localhost: obtained", 30);
 
     // A client that trusts pebble's root (and nothing else) reaches the Relay.
@@ -170,10 +183,34 @@ async fn the_relay_gets_its_certificate_by_acme_and_renews_it_under_an_open_tunn
 
     // A restart serves the cached certificate (still valid) without ordering first.
     relay.kill9();
-    let (mut again, _) = acme_relay(dir.path(), &pebble);
+    let (mut again, _) = acme_relay(dir.path(), &pebble, 0, &[], 0);
     wait(
         &mut again,
         "certificate for localhost: cached, valid until",
         20,
     );
+}
+
+/// pebble really checks the challenges here: TLS-ALPN-01 on the Relay's own port, then
+/// HTTP-01 (`--acme-http`) on a port of the Relay's own for the length of the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pebble_validates_the_relays_tls_alpn_and_http_challenges() {
+    let Some(bin) = tool("pebble", "HOOKTAP_REQUIRE_PEBBLE") else {
+        return;
+    };
+    for http in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (http_port, relay_port) = (free_port(), free_port());
+        let check = Some((http_port, relay_port));
+        let pebble = Pebble::start(&bin, dir.path(), 3600, check).await;
+        let extra: &[&str] = if http { &["--acme-http"] } else { &[] };
+        let (mut relay, port) = acme_relay(dir.path(), &pebble, relay_port, extra, http_port);
+        wait(&mut relay, "certificate for localhost: obtained", 30);
+        let trust = Certs {
+            ca: pebble.root.clone(),
+            cert: pebble.root.clone(),
+            key: pebble.root.clone(),
+        };
+        assert!(!served(&trust, port).await.is_empty());
+    }
 }

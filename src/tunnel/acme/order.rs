@@ -102,7 +102,10 @@ impl Acme {
             .map_err(|e| explain(e, &self.directory))?;
         let http = Arc::new(Mutex::new(HashMap::new()));
         let server = match self.http {
-            Some(port) => Some(serve_http01(port, http.clone()).await?),
+            // Stops listening when dropped, whichever way this function ends.
+            Some(port) => Some(tokio_util::task::AbortOnDropHandle::new(
+                serve_http01(port, http.clone()).await?,
+            )),
             None => None,
         };
         let kind = match self.http {
@@ -138,9 +141,7 @@ impl Acme {
         for d in &proved {
             self.resolver.remove_challenge(d);
         }
-        if let Some(s) = server {
-            s.abort();
-        }
+        drop(server);
         match status.map_err(|e| explain(e, &self.directory))? {
             OrderStatus::Ready => {}
             other => anyhow::bail!(
@@ -190,7 +191,13 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// An ACME error with what to do about it.
 fn explain(e: instant_acme::Error, directory: &str) -> anyhow::Error {
-    let text = e.to_string();
+    // The causes too: "client error (Connect)" alone does not say that the port was closed.
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
     let hint = if text.contains("rateLimited") {
         "the ACME CA's rate limit: wait (Let's Encrypt allows 5 certificates per week for the same names), or use its staging server with --acme-directory"
     } else if [
