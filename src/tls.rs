@@ -42,6 +42,23 @@ pub fn server_config(
     Ok(config)
 }
 
+/// A server configuration whose certificate comes from `resolver` (ACME: swapped on renewal),
+/// also answering TLS-ALPN-01 validation connections.
+pub fn resolver_config(
+    resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+) -> anyhow::Result<ServerConfig> {
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .context("TLS setup failed")?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![
+        b"http/1.1".to_vec(),
+        crate::tunnel::acme::ACME_TLS_ALPN.to_vec(),
+    ];
+    Ok(config)
+}
+
 /// Loads a PEM certificate chain and private key.
 pub fn load(
     cert: &Path,

@@ -6,6 +6,7 @@
 //! [`agent`] is the laptop's side, [`start`] starts it from `listen`'s flags, [`backoff`] times
 //! its reconnects.
 
+pub mod acme;
 pub mod agent;
 pub mod backoff;
 pub mod hub;
@@ -15,6 +16,7 @@ pub mod relay_db;
 pub mod relay_store;
 pub mod start;
 pub mod wire;
+pub mod ws;
 
 /// `1 Event`, `3 Events`: counts in log lines.
 pub fn events(n: u64) -> String {

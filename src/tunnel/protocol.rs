@@ -6,14 +6,21 @@
 //!   TLS ClientHello ------------------------------>
 //!   GET /_hooktap/tunnel HTTP/1.1
 //!   Connection: upgrade
-//!   Upgrade: hooktap-tunnel/1
+//!   Upgrade: websocket
+//!   Sec-WebSocket-Version: 13
+//!   Sec-WebSocket-Key: ...
+//!   Sec-WebSocket-Protocol: hooktap.tunnel.v1
 //!   Authorization: Bearer ht_...
 //!   Hooktap-Channel: alice
 //!   Hooktap-Max-Body: 26214400  ------------------>  (checked within the handshake deadline)
-//!   <------------------------  101 Switching Protocols (Hooktap-Queued, Hooktap-Public-Url)
-//!   HTTP/2 on the same connection: the Relay is the client, the Agent the server;
+//!   <------------------------  101 Switching Protocols (Sec-WebSocket-Accept,
+//!                              Hooktap-Queued, Hooktap-Public-Url)
+//!   HTTP/2 in WebSocket binary messages: the Relay is the client, the Agent the server;
 //!   each Event is one request, answered after the Agent has committed it.
 //! ```
+//!
+//! The older `Upgrade: hooktap-tunnel/1` (HTTP/2 straight on the connection, no WebSocket) is
+//! still accepted from older Agents; proxies that pass only WebSocket upgrades refuse it.
 
 use std::time::Duration;
 
@@ -30,8 +37,42 @@ pub const HEALTH_PATH: &str = "/_hooktap/health";
 pub const ATTACHED_PATH: &str = "/_hooktap/attached";
 /// Webhooks for Channel `alice` arrive under `/c/alice/`.
 pub const CHANNEL_PREFIX: &str = "/c/";
-/// The `Upgrade` token: protocol name and version.
+/// The older `Upgrade` token: protocol name and version (HTTP/2 bare on the connection).
 pub const UPGRADE: &str = "hooktap-tunnel/1";
+/// On every answer of the Relay at [`TUNNEL_PATH`]: the transports it takes. An Agent whose
+/// WebSocket upgrade is refused without it meets an older Relay (or something else).
+pub const H_TRANSPORTS: &str = "hooktap-tunnel-transports";
+/// The value of [`H_TRANSPORTS`].
+pub const TRANSPORTS: &str = "websocket, hooktap-tunnel/1";
+
+/// How the Tunnel's HTTP/2 crosses: inside WebSocket binary messages (the default, passes
+/// proxies that carry WebSockets) or bare after the older `hooktap-tunnel/1` Upgrade.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    #[value(name = "websocket")]
+    WebSocket,
+    #[value(name = "upgrade")]
+    Upgrade,
+}
+
+/// The transport part of a handshake, as sent or as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Upgrade {
+    /// `Upgrade: hooktap-tunnel/1`.
+    Tunnel1,
+    /// `Upgrade: websocket` with this `Sec-WebSocket-Key`.
+    WebSocket { key: String },
+}
+
+impl Upgrade {
+    /// Which transport this is.
+    pub fn transport(&self) -> Transport {
+        match self {
+            Upgrade::Tunnel1 => Transport::Upgrade,
+            Upgrade::WebSocket { .. } => Transport::WebSocket,
+        }
+    }
+}
 
 /// Handshake: the Channel the Agent wants.
 pub const H_CHANNEL: &str = "hooktap-channel";
@@ -100,11 +141,23 @@ impl Refusal {
 pub fn request(
     host: &str,
     h: &Handshake,
+    upgrade: &Upgrade,
 ) -> http::Result<Request<http_body_util::Empty<bytes::Bytes>>> {
+    use http::header::{
+        SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE as UP,
+    };
     let mut b = Request::get(TUNNEL_PATH)
         .header(http::header::HOST, host)
-        .header(http::header::CONNECTION, "upgrade")
-        .header(http::header::UPGRADE, UPGRADE)
+        .header(http::header::CONNECTION, "upgrade");
+    b = match upgrade {
+        Upgrade::Tunnel1 => b.header(UP, UPGRADE),
+        Upgrade::WebSocket { key } => b
+            .header(UP, "websocket")
+            .header(SEC_WEBSOCKET_VERSION, "13")
+            .header(SEC_WEBSOCKET_KEY, key)
+            .header(SEC_WEBSOCKET_PROTOCOL, crate::tunnel::ws::SUBPROTOCOL),
+    };
+    b = b
         .header(http::header::AUTHORIZATION, format!("Bearer {}", h.token))
         .header(H_CHANNEL, &h.channel)
         .header(H_AGENT, &h.agent);
@@ -119,7 +172,7 @@ pub fn request(
 
 /// Checks the shape of an Upgrade request (not the token: the Relay does that against its
 /// Store) and returns what it asks for.
-pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Refusal> {
+pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<(Handshake, Upgrade), Refusal> {
     if head_size(headers) > MAX_HANDSHAKE_BYTES {
         return Err(Refusal::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -137,7 +190,7 @@ pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Re
         c.split(',')
             .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
     });
-    match upgrade {
+    let transport = match upgrade {
         _ if !wants_upgrade || *method != http::Method::GET => {
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
@@ -147,7 +200,8 @@ pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Re
                 ),
             ));
         }
-        Some(u) if u.eq_ignore_ascii_case(UPGRADE) => {}
+        Some(u) if u.eq_ignore_ascii_case(UPGRADE) => Upgrade::Tunnel1,
+        Some(u) if u.eq_ignore_ascii_case("websocket") => websocket(headers)?,
         Some(u) if u.to_ascii_lowercase().starts_with("hooktap-tunnel/") => {
             return Err(Refusal::new(
                 StatusCode::UPGRADE_REQUIRED,
@@ -159,10 +213,10 @@ pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Re
         _ => {
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
-                format!("expected Upgrade: {UPGRADE}"),
+                format!("expected Upgrade: websocket (or the older {UPGRADE})"),
             ));
         }
-    }
+    };
     let channel = text(H_CHANNEL)
         .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "no Channel named (--channel)"))?;
     check_channel_name(channel).map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, m))?;
@@ -180,12 +234,50 @@ pub fn parse(method: &http::Method, headers: &HeaderMap) -> Result<Handshake, Re
             )
         })?),
     };
-    Ok(Handshake {
+    let hs = Handshake {
         channel: channel.to_string(),
         token: token.to_string(),
         agent: text(H_AGENT).unwrap_or("").chars().take(64).collect(),
         takeover: text(H_TAKEOVER) == Some("1"),
         max_body,
+    };
+    Ok((hs, transport))
+}
+
+/// The WebSocket part of a handshake: version 13, a key, and the Tunnel's subprotocol.
+fn websocket(headers: &HeaderMap) -> Result<Upgrade, Refusal> {
+    use crate::tunnel::ws::{SUBPROTOCOL, offers_subprotocol};
+    let text = |name: http::header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if text(http::header::SEC_WEBSOCKET_VERSION) != Some("13") {
+        return Err(Refusal::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "this relay speaks WebSocket version 13 (Sec-WebSocket-Version: 13)",
+        ));
+    }
+    let offered = headers
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(offers_subprotocol);
+    if !offered {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{TUNNEL_PATH} takes only hooktap Tunnels (Sec-WebSocket-Protocol: {SUBPROTOCOL}); \
+                 webhooks go to {CHANNEL_PREFIX}<channel>/..."
+            ),
+        ));
+    }
+    let key = text(http::header::SEC_WEBSOCKET_KEY)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key given"))?;
+    Ok(Upgrade::WebSocket {
+        key: key.to_string(),
     })
 }
 
@@ -265,21 +357,56 @@ mod tests {
             takeover: true,
             max_body: Some(1024),
         };
-        let req = request("relay.example.com", &hs).unwrap();
-        assert_eq!(req.uri().path(), TUNNEL_PATH);
-        assert_eq!(req.headers()[H_MAX_BODY], "1024");
-        assert_eq!(parse(req.method(), req.headers()), Ok(hs.clone()));
+        let ws = Upgrade::WebSocket { key: "a2V5".into() };
+        for upgrade in [ws.clone(), Upgrade::Tunnel1] {
+            let req = request("relay.example.com", &hs, &upgrade).unwrap();
+            assert_eq!(req.uri().path(), TUNNEL_PATH);
+            assert_eq!(req.headers()[H_MAX_BODY], "1024");
+            assert_eq!(
+                parse(req.method(), req.headers()),
+                Ok((hs.clone(), upgrade.clone()))
+            );
+        }
+        let req = request("relay.example.com", &hs, &ws).unwrap();
+        assert_eq!(req.headers()["upgrade"], "websocket");
+        assert_eq!(req.headers()["sec-websocket-protocol"], "hooktap.tunnel.v1");
         let silent = Handshake {
             max_body: None,
             ..hs.clone()
         };
-        let req = request("relay.example.com", &silent).unwrap();
-        assert_eq!(parse(req.method(), req.headers()), Ok(silent));
-        let mut bad = request("relay.example.com", &hs).unwrap();
+        let req = request("relay.example.com", &silent, &ws).unwrap();
+        assert_eq!(parse(req.method(), req.headers()), Ok((silent, ws.clone())));
+        let mut bad = request("relay.example.com", &hs, &ws).unwrap();
         bad.headers_mut()
             .insert(H_MAX_BODY, http::HeaderValue::from_static("lots"));
         let refused = parse(bad.method(), bad.headers()).unwrap_err();
         assert!(refused.message.contains("hooktap-max-body"), "{refused}");
+    }
+
+    #[test]
+    fn a_websocket_without_the_tunnel_subprotocol_is_refused() {
+        let get = http::Method::GET;
+        let mut h = handshake_headers(&[
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "a2V5"),
+            ("hooktap-channel", "alice"),
+            ("authorization", "Bearer ht_x"),
+        ]);
+        let other = parse(&get, &h).unwrap_err();
+        assert_eq!(other.status, StatusCode::BAD_REQUEST);
+        assert!(other.message.contains("hooktap.tunnel.v1"), "{other}");
+        h.insert(
+            "sec-websocket-protocol",
+            "chat, hooktap.tunnel.v1".parse().unwrap(),
+        );
+        assert!(parse(&get, &h).is_ok());
+        h.insert("sec-websocket-version", "8".parse().unwrap());
+        assert_eq!(
+            parse(&get, &h).unwrap_err().status,
+            StatusCode::UPGRADE_REQUIRED
+        );
     }
 
     #[test]

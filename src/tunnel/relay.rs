@@ -24,7 +24,8 @@ use crate::event::{HeaderList, new_uid, now_micros};
 use crate::listener::{self, Limits, MAX_HEAD_BYTES, MAX_HEADERS, Throttle, framing};
 use crate::tunnel::hub::{Hub, say};
 use crate::tunnel::protocol::{
-    self, CHANNEL_PREFIX, H_PUBLIC_URL, H_QUEUED, HEALTH_PATH, Refusal, TUNNEL_PATH, UPGRADE,
+    self, CHANNEL_PREFIX, H_PUBLIC_URL, H_QUEUED, H_TRANSPORTS, HEALTH_PATH, Refusal, TRANSPORTS,
+    TUNNEL_PATH, UPGRADE, Upgrade,
 };
 use crate::tunnel::wire::RelayEvent;
 
@@ -65,7 +66,11 @@ pub async fn serve(
                     let handshake =
                         tokio::time::timeout(config.handshake_timeout, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
-                        serve_io(stream, remote, "https", hub, config, shutdown).await;
+                        // An ACME CA's TLS-ALPN-01 check ends with the handshake.
+                        let alpn = stream.get_ref().1.alpn_protocol();
+                        if alpn != Some(crate::tunnel::acme::ACME_TLS_ALPN) {
+                            serve_io(stream, remote, "https", hub, config, shutdown).await;
+                        }
                     }
                 }
             }
@@ -184,6 +189,7 @@ async fn webhook(
             _ => answer,
         };
         refusal_line(&channel, &method, &path, remote, &answer);
+        hub.note_refused(&channel);
         listener::closing(answer)
     };
     if let Some(answer) = listener::refuse(&req, limits, conflict) {
@@ -214,11 +220,16 @@ async fn webhook(
     };
     // In its own task: a sender that hangs up must not stop an Event half-way between being
     // stored and being routed (it would wait in the queue until the Agent's next reconnect).
-    let hub = hub.clone();
-    match tokio::spawn(async move { hub.receive(ev).await }).await {
-        Ok(answer) => listener::response(answer),
-        Err(_) => listener::response(Answer::text(500, "internal error")),
+    let (hub, channel) = (hub.clone(), ev.channel.clone());
+    let h = hub.clone();
+    let answer = match tokio::spawn(async move { h.receive(ev).await }).await {
+        Ok(answer) => answer,
+        Err(_) => Answer::text(500, "internal error"),
+    };
+    if answer.status >= 400 {
+        hub.note_refused(&channel);
     }
+    listener::response(answer)
 }
 
 /// The `413` for a body over the `--max-body` the Channel's Agent stated.
@@ -269,12 +280,18 @@ fn refusal_line(
     }
 }
 
+/// A refused handshake; it names the transports this Relay takes, so an Agent can tell it from
+/// an older Relay's refusal (or a proxy's).
 fn refuse(r: Refusal) -> Response<Full<Bytes>> {
-    listener::closing(Answer::text(r.status.as_u16(), &r.message))
+    let mut response = listener::closing(Answer::text(r.status.as_u16(), &r.message));
+    response
+        .headers_mut()
+        .insert(H_TRANSPORTS, HeaderValue::from_static(TRANSPORTS));
+    response
 }
 
 /// The Tunnel handshake: check it, answer `101`, then run HTTP/2 (Relay as client) on the
-/// upgraded connection.
+/// upgraded connection (inside WebSocket messages, or bare for the older Upgrade).
 async fn tunnel(
     mut req: Request<HyperBody>,
     remote: SocketAddr,
@@ -282,8 +299,8 @@ async fn tunnel(
     hub: &Arc<Hub>,
     config: &RelayConfig,
 ) -> Response<Full<Bytes>> {
-    let hs = match protocol::parse(req.method(), req.headers()) {
-        Ok(hs) => hs,
+    let (hs, upgrade) = match protocol::parse(req.method(), req.headers()) {
+        Ok(x) => x,
         Err(r) => return refuse(r),
     };
     let admitted = match hub.admit(&hs) {
@@ -297,6 +314,7 @@ async fn tunnel(
     let (slot, queued) = match admitted {
         Ok(x) => x,
         Err(r) => {
+            hub.note_agent_refused(&hs.channel);
             if let Some(skipped) = AGENT_REFUSALS.admit(Instant::now()) {
                 let line = format!("refused an Agent from {remote}: {}", r.message);
                 say(&hs.channel, &format!("{line}{}", held_back(skipped)));
@@ -318,11 +336,13 @@ async fn tunnel(
     let public_url = format!("{base}{CHANNEL_PREFIX}{}/", hs.channel);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (hub, deadline, ping) = (hub.clone(), config.handshake_timeout, config.ping);
+    let transport = upgrade.transport();
     tokio::spawn(async move {
         let upgraded = match tokio::time::timeout(deadline, on_upgrade).await {
             Ok(Ok(u)) => u,
             _ => return,
         };
+        let upgraded = crate::tunnel::ws::tunnel_io(upgraded, transport, true).await;
         let mut h2 = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
         h2.timer(TokioTimer::new())
             .keep_alive_interval(ping)
@@ -342,7 +362,23 @@ async fn tunnel(
         http::header::CONNECTION,
         HeaderValue::from_static("upgrade"),
     );
-    h.insert(http::header::UPGRADE, HeaderValue::from_static(UPGRADE));
+    match &upgrade {
+        Upgrade::Tunnel1 => {
+            h.insert(http::header::UPGRADE, HeaderValue::from_static(UPGRADE));
+        }
+        Upgrade::WebSocket { key } => {
+            use crate::tunnel::ws::{SUBPROTOCOL, accept_key};
+            h.insert(http::header::UPGRADE, HeaderValue::from_static("websocket"));
+            if let Ok(v) = HeaderValue::from_str(&accept_key(key)) {
+                h.insert(http::header::SEC_WEBSOCKET_ACCEPT, v);
+            }
+            h.insert(
+                http::header::SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_static(SUBPROTOCOL),
+            );
+        }
+    }
+    h.insert(H_TRANSPORTS, HeaderValue::from_static(TRANSPORTS));
     h.insert(H_QUEUED, HeaderValue::from(queued));
     if let Ok(v) = HeaderValue::from_str(&public_url) {
         h.insert(H_PUBLIC_URL, v);

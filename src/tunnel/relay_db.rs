@@ -36,8 +36,19 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS events_done ON events(done_at) WHERE state != 'queued';";
 
 /// The schema version this hooktap writes: 1 made the tables above; 2 added
-/// `channels.agent_max_body`, the last `--max-body` the Channel's Agent stated in its handshake.
-const VERSION: i64 = 2;
+/// `channels.agent_max_body`, the last `--max-body` the Channel's Agent stated in its handshake;
+/// 3 added what `relay channel list` shows of a running Relay ([`ADDED`]).
+const VERSION: i64 = 3;
+
+/// Columns added after version 1, each with its definition: `agent`, the address of the Agent
+/// connected now (the running Relay sets and clears it, and refreshes `last_seen` while it is
+/// connected); `refused` and `agents_refused`, webhooks and Agent handshakes turned away.
+const ADDED: [(&str, &str); 4] = [
+    ("agent_max_body", "INTEGER"),
+    ("agent", "TEXT"),
+    ("refused", "INTEGER NOT NULL DEFAULT 0"),
+    ("agents_refused", "INTEGER NOT NULL DEFAULT 0"),
+];
 
 /// A Channel as `relay channel list` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +63,14 @@ pub struct ChannelRow {
     /// Of the queued Events, those larger than `agent_max_body`: kept, not delivered, until
     /// the Agent raises its limit.
     pub too_large: u64,
+    /// The connected Agent's address, as the running Relay last noted it (with `last_seen`).
+    pub agent: Option<String>,
+    /// When the oldest queued Event arrived.
+    pub oldest_queued: Option<Micros>,
+    /// Webhooks the Relay turned away (not stored, or not delivered with `--offline reject`).
+    pub refused: u64,
+    /// Agent handshakes the Relay turned away (wrong token, Channel taken, ...).
+    pub agents_refused: u64,
 }
 
 /// What every Channel query selects, for [`row`].
@@ -59,7 +78,10 @@ const COLUMNS: &str = "SELECT name, token_sha256, created_at, last_seen, \
      (SELECT count(*) FROM events e WHERE e.channel = c.name AND e.state = 'queued'), \
      agent_max_body, \
      (SELECT count(*) FROM events e WHERE e.channel = c.name AND e.state = 'queued' \
-      AND length(e.body) > c.agent_max_body) \
+      AND length(e.body) > c.agent_max_body), \
+     agent, \
+     (SELECT min(received_at) FROM events e WHERE e.channel = c.name AND e.state = 'queued'), \
+     refused, agents_refused \
      FROM channels c";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRow> {
@@ -72,6 +94,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRow> {
         queued: r.get::<_, i64>(4)? as u64,
         agent_max_body: r.get::<_, Option<i64>>(5)?.map(|n| n as u64),
         too_large: r.get::<_, i64>(6)? as u64,
+        agent: r.get(7)?,
+        oldest_queued: r.get(8)?,
+        refused: r.get::<_, i64>(9)? as u64,
+        agents_refused: r.get::<_, i64>(10)? as u64,
     })
 }
 
@@ -120,14 +146,19 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     if version == VERSION {
         return Ok(());
     }
-    // An older hooktap set version 1 on every open, even over a version 2 database.
-    let has_limit: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('channels') WHERE name = 'agent_max_body'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_limit {
-        tx.execute_batch("ALTER TABLE channels ADD COLUMN agent_max_body INTEGER")?;
+    // An older hooktap set version 1 on every open, even over a version 2 database: each
+    // column is added only if it is missing.
+    for (name, definition) in ADDED {
+        let has: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('channels') WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !has {
+            tx.execute_batch(&format!(
+                "ALTER TABLE channels ADD COLUMN {name} {definition}"
+            ))?;
+        }
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;

@@ -187,14 +187,49 @@ impl RelayStore {
         .await
     }
 
-    /// Notes that an Agent was on `channel` now.
-    pub async fn touch(&self, channel: &str) -> anyhow::Result<()> {
+    /// Notes that an Agent was on `channel` now; `gone`: the Channel's Agent left (no Agent is
+    /// connected any more).
+    pub async fn touch(&self, channel: &str, gone: bool) -> anyhow::Result<()> {
         let channel = channel.to_string();
         self.call(move |t| {
             t.execute(
-                "UPDATE channels SET last_seen = ?2 WHERE name = ?1",
-                params![channel, now_micros()],
+                "UPDATE channels SET last_seen = ?2, \
+                 agent = CASE WHEN ?3 THEN NULL ELSE agent END WHERE name = ?1",
+                params![channel, now_micros(), gone],
             )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// At start: no Agent is connected (a Relay that was killed could not say so).
+    pub async fn forget_agents(&self) -> anyhow::Result<()> {
+        self.call(|t| {
+            Ok(t.execute("UPDATE channels SET agent = NULL", [])
+                .map(|_| ())?)
+        })
+        .await
+    }
+
+    /// The Relay's periodic note, per Channel: its connected Agent's address (`last_seen` is
+    /// refreshed for those that have one), and webhooks and Agents refused since the last note.
+    pub async fn note_status(&self, rows: Vec<ChannelStatus>) -> anyhow::Result<()> {
+        self.call(move |t| {
+            let mut stmt = t.prepare_cached(
+                "UPDATE channels SET agent = ?2, \
+                 last_seen = CASE WHEN ?2 IS NULL THEN last_seen ELSE ?5 END, \
+                 refused = refused + ?3, agents_refused = agents_refused + ?4 WHERE name = ?1",
+            )?;
+            let now = now_micros();
+            for r in rows {
+                stmt.execute(params![
+                    r.channel,
+                    r.agent,
+                    r.refused as i64,
+                    r.agents_refused as i64,
+                    now
+                ])?;
+            }
             Ok(())
         })
         .await
@@ -207,14 +242,15 @@ impl RelayStore {
         &self,
         channel: &str,
         max_body: Option<u64>,
+        agent: &str,
     ) -> anyhow::Result<(u64, u64)> {
-        let channel = channel.to_string();
+        let (channel, agent) = (channel.to_string(), agent.to_string());
         let max_body = max_body.map(|m| m.min(i64::MAX as u64) as i64);
         self.call(move |t| {
             t.execute(
-                "UPDATE channels SET last_seen = ?2, agent_max_body = coalesce(?3, agent_max_body) \
-                 WHERE name = ?1",
-                params![channel, now_micros(), max_body],
+                "UPDATE channels SET last_seen = ?2, agent_max_body = coalesce(?3, agent_max_body), \
+                 agent = ?4 WHERE name = ?1",
+                params![channel, now_micros(), max_body, agent],
             )?;
             let (n, largest): (i64, Option<i64>) = t.query_row(
                 "SELECT count(*), max(length(body)) FROM events WHERE channel = ?1 \
@@ -252,6 +288,18 @@ impl RelayStore {
         })
         .await
     }
+}
+
+/// One Channel in [`RelayStore::note_status`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelStatus {
+    pub channel: String,
+    /// The connected Agent's address, `None` when none is.
+    pub agent: Option<String>,
+    /// Webhooks refused since the last note.
+    pub refused: u64,
+    /// Agent handshakes refused since the last note.
+    pub agents_refused: u64,
 }
 
 /// How a queued Event left the queue.
@@ -384,7 +432,13 @@ mod tests {
         };
         store.insert(big).await.unwrap();
         store.insert(ev("small", "alice")).await.unwrap();
-        assert_eq!(store.attached("alice", Some(10)).await.unwrap(), (1, 100));
+        assert_eq!(
+            store
+                .attached("alice", Some(10), "1.2.3.4:5")
+                .await
+                .unwrap(),
+            (1, 100)
+        );
         let page = store.page("alice", 0, 10, Some(10)).await.unwrap();
         assert_eq!(page.len(), 1, "only the small one is sent");
         assert_eq!(page[0].uid, "small");
@@ -394,8 +448,17 @@ mod tests {
             (Some(10), 2, 1)
         );
         // An Agent that does not say keeps the last stated limit.
-        assert_eq!(store.attached("alice", None).await.unwrap(), (1, 100));
-        assert_eq!(store.attached("alice", Some(100)).await.unwrap(), (0, 0));
+        assert_eq!(
+            store.attached("alice", None, "1.2.3.4:5").await.unwrap(),
+            (1, 100)
+        );
+        assert_eq!(
+            store
+                .attached("alice", Some(100), "1.2.3.4:5")
+                .await
+                .unwrap(),
+            (0, 0)
+        );
         assert_eq!(
             store.page("alice", 0, 10, Some(100)).await.unwrap().len(),
             2

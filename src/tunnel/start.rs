@@ -105,6 +105,7 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<Option<AgentConfig>> {
             // Set from listen's --max-body in `spawn`.
             max_body: None,
         },
+        transport: args.relay_transport,
         backoff: Backoff::new(
             args.relay_backoff_min,
             args.relay_backoff_max,

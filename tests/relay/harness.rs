@@ -66,9 +66,15 @@ pub struct Proc {
 
 impl Proc {
     pub fn spawn(name: &str, args: &[String]) -> Proc {
+        Proc::spawn_env(name, args, &[])
+    }
+
+    /// [`Proc::spawn`] with more environment variables.
+    pub fn spawn_env(name: &str, args: &[String], env: &[(&str, &str)]) -> Proc {
         let mut child = Command::new(BIN)
             .args(args)
             .env("HOOKTAP_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

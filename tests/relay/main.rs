@@ -1,13 +1,17 @@
 //! Relay and Agent end to end: a real `hooktap relay` and `hooktap listen --relay` talking TLS
 //! on 127.0.0.1 with certificates made here, a recording Target, and webhooks posted over TLS.
 
+mod acme;
 #[path = "../common/mod.rs"]
 mod common;
 mod fault;
 mod faults;
 mod harness;
 mod limits;
+mod nginx;
 mod refusals;
+mod status;
+mod transport;
 mod trust;
 mod web;
 

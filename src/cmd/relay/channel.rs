@@ -6,7 +6,8 @@ use std::path::Path;
 use super::ChannelCommand;
 use crate::cmd::UsageError;
 use crate::config::format_size;
-use crate::event::Micros;
+use crate::event::{Micros, now_micros};
+use crate::tunnel::hub::STATUS_EVERY;
 use crate::tunnel::protocol::{self, CHANNEL_PREFIX};
 use crate::tunnel::relay_store::{self, ChannelRow};
 
@@ -77,19 +78,32 @@ fn print_channels(rows: &[ChannelRow]) {
             .to_string(),
         None => "never".into(),
     };
+    let now = now_micros();
     println!(
-        "{:<24} {:<19}  {:<19}  {:>7}  {:>9}  {:>14}",
-        "CHANNEL", "CREATED", "LAST SEEN", "QUEUED", "TOO LARGE", "AGENT MAX BODY"
+        "{:<24}  {:<26}  {:>7}  {:>7}  {:>9}  {:>7}  {:>14}  {:<19}  {:>14}  CREATED",
+        "CHANNEL",
+        "AGENT",
+        "QUEUED",
+        "OLDEST",
+        "TOO LARGE",
+        "REFUSED",
+        "AGENTS REFUSED",
+        "LAST SEEN",
+        "AGENT MAX BODY",
     );
     for r in rows {
         println!(
-            "{:<24} {:<19}  {:<19}  {:>7}  {:>9}  {:>14}",
+            "{:<24}  {:<26}  {:>7}  {:>7}  {:>9}  {:>7}  {:>14}  {:<19}  {:>14}  {}",
             r.name,
-            when(Some(r.created_at)),
-            when(r.last_seen),
+            agent_state(r.agent.is_some(), r.last_seen, now),
             r.queued,
+            r.oldest_queued.map_or("-".into(), |t| age(now - t)),
             r.too_large,
-            r.agent_max_body.map_or("-".into(), format_size)
+            r.refused,
+            r.agents_refused,
+            when(r.last_seen),
+            r.agent_max_body.map_or("-".into(), format_size),
+            when(Some(r.created_at)),
         );
     }
     for r in rows.iter().filter(|r| r.too_large > 0) {
@@ -98,5 +112,52 @@ fn print_channels(rows: &[ChannelRow]) {
             r.name,
             crate::tunnel::events(r.too_large)
         );
+    }
+}
+
+/// The AGENT column: `connected (seen 3 s ago)` while the running Relay keeps noting it (every
+/// [`STATUS_EVERY`]); `unknown` when it noted an Agent but has said nothing for six times that
+/// (the Relay was killed or hangs); else `no`.
+fn agent_state(connected: bool, last_seen: Option<Micros>, now: Micros) -> String {
+    let since = last_seen.map(|t| now.saturating_sub(t));
+    let stale = (STATUS_EVERY * 6).as_micros() as i64;
+    match (connected, since) {
+        (false, _) => "no".into(),
+        (true, Some(s)) if s <= stale => format!("connected (seen {} ago)", age(s)),
+        (true, Some(s)) => format!("unknown (relay silent {})", age(s)),
+        (true, None) => "unknown".into(),
+    }
+}
+
+/// `4 s`, `12 min`, `3 h`, `2 d`: how long ago, roughly.
+fn age(micros: Micros) -> String {
+    let s = (micros.max(0) / 1_000_000) as u64;
+    match s {
+        0..120 => format!("{s} s"),
+        120..7200 => format!("{} min", s / 60),
+        7200..172_800 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_states_and_ages() {
+        let now = 1_000_000_000_000;
+        let ago = |s: i64| Some(now - s * 1_000_000);
+        assert_eq!(agent_state(true, ago(3), now), "connected (seen 3 s ago)");
+        assert_eq!(agent_state(true, ago(29), now), "connected (seen 29 s ago)");
+        assert_eq!(
+            agent_state(true, ago(600), now),
+            "unknown (relay silent 10 min)"
+        );
+        assert_eq!(agent_state(false, ago(3), now), "no");
+        assert_eq!(agent_state(true, None, now), "unknown");
+        assert_eq!(age(-5), "0 s");
+        assert_eq!(age(7_200_000_000), "2 h");
+        assert_eq!(age(3 * 86_400_000_000), "3 d");
     }
 }

@@ -35,8 +35,9 @@ use crate::tunnel::relay_store::{self, ChannelRow, RelayStore};
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<RelayCommand>,
-    /// Address to listen on, e.g. 0.0.0.0:443 (or 127.0.0.1:8080 behind Caddy or nginx)
-    #[arg(long, value_name = "ADDR", required = true)]
+    /// Address to listen on, e.g. 0.0.0.0:443 (or 127.0.0.1:8080 behind Caddy or nginx);
+    /// with --acme, 0.0.0.0:443 unless given
+    #[arg(long, value_name = "ADDR", required_unless_present = "acme")]
     pub bind: Option<SocketAddr>,
     /// Serve HTTPS with this PEM certificate chain (without it: plain HTTP, for a TLS proxy)
     #[arg(long, value_name = "PEM", requires = "tls_key")]
@@ -74,6 +75,12 @@ pub struct Args {
     /// How often the Channel table is re-read (and the WAL checkpointed); for tests
     #[arg(long, default_value = "500ms", value_parser = parse_positive_duration, hide = true)]
     pub reload_every: Duration,
+    /// How often the Relay notes which Agents are connected and what it refused, for
+    /// `relay channel list`; for tests
+    #[arg(long, default_value = "5s", value_parser = parse_positive_duration, hide = true)]
+    pub status_every: Duration,
+    #[command(flatten)]
+    pub acme: crate::tunnel::acme::AcmeArgs,
     #[command(flatten)]
     pub senders: crate::cmd::SenderArgs,
 }
@@ -95,8 +102,9 @@ pub enum RelayCommand {
 pub enum ChannelCommand {
     /// Add a Channel and print its new token (once; only its hash is kept)
     Add { name: String },
-    /// List Channels with when they were created, last seen, Events waiting, and those of them
-    /// too large for the Channel's Agent (its last stated --max-body)
+    /// List Channels: whether an Agent is connected (as the running Relay notes it every few
+    /// seconds), Events waiting and the oldest one's age, those too large for the Channel's
+    /// Agent (its last stated --max-body), webhooks and Agents refused, last seen, created
     List,
     /// Remove a Channel: its token stops working at once and its waiting Events are dropped
     Remove { name: String },
@@ -120,17 +128,41 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
-    let Some(bind) = args.bind else {
-        return Err(UsageError("relay needs --bind ADDR, e.g. --bind 0.0.0.0:443".into()).into());
+    let acme = !args.acme.acme.is_empty();
+    let bind = match args.bind {
+        Some(b) => b,
+        None if acme => SocketAddr::from(([0, 0, 0, 0], 443)),
+        None => {
+            return Err(
+                UsageError("relay needs --bind ADDR, e.g. --bind 0.0.0.0:443".into()).into(),
+            );
+        }
     };
+    let shutdown = CancellationToken::new();
+    let mut public_url = args.public_url.clone();
+    let mut acme_manager = None;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let (certs, key) = tls::load(cert, key)?;
             Some(tls::acceptor(tls::server_config(certs, key)?))
         }
+        _ if acme => {
+            let data = path.parent().unwrap_or(std::path::Path::new("."));
+            let manager = crate::tunnel::acme::Manager::new(&args.acme, data)?;
+            let domain = &args.acme.acme[0];
+            public_url.get_or_insert_with(|| match bind.port() {
+                443 => format!("https://{domain}"),
+                port => format!("https://{domain}:{port}"),
+            });
+            let config = tls::resolver_config(manager.resolver())?;
+            acme_manager = Some(manager);
+            Some(tls::acceptor(config))
+        }
         _ => None,
     };
     let (store, _thread) = RelayStore::open(&path)?;
+    // No Agent is connected yet, whatever a Relay that was killed left noted.
+    store.forget_agents().await?;
     let rows = store.channels().await?;
     let socket = TcpListener::bind(bind)
         .await
@@ -155,8 +187,7 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         args.max_queue,
         humantime(args.retain)
     );
-    let base = args
-        .public_url
+    let base = public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{local}"));
     if rows.is_empty() {
@@ -183,7 +214,6 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         },
         rows,
     );
-    let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     watch_channels(
         path.clone(),
@@ -192,6 +222,10 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         shutdown.clone(),
     )?;
     tokio::spawn(prune(store, args.retain, shutdown.clone()));
+    let status = tokio::spawn(
+        hub.clone()
+            .note_status_every(args.status_every, shutdown.clone()),
+    );
     let config = RelayConfig {
         limits: Limits {
             tls_timeout: args.handshake_timeout,
@@ -199,9 +233,18 @@ async fn serve(args: Args, path: PathBuf) -> anyhow::Result<()> {
         },
         handshake_timeout: args.handshake_timeout,
         ping: args.ping,
-        public_url: args.public_url,
+        public_url,
     };
-    relay::serve(socket, tls, config, hub, shutdown).await;
+    let serving = tokio::spawn(relay::serve(socket, tls, config, hub, shutdown.clone()));
+    if let Some(manager) = acme_manager
+        && let Err(e) = manager.start(shutdown.clone()).await
+    {
+        shutdown.cancel();
+        let _ = serving.await;
+        return Err(e);
+    }
+    let _ = serving.await;
+    let _ = status.await;
     eprintln!("hooktap relay stopped");
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Reaching the Relay: TCP, TLS (a certificate the Agent cannot trust is final, the rest is
-//! tried again), and the HTTP/1.1 Upgrade that turns the connection into a Tunnel.
+//! tried again), and the HTTP/1.1 Upgrade (WebSocket, or the older `hooktap-tunnel/1`) that
+//! turns the connection into a Tunnel.
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -9,7 +10,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::AgentConfig;
-use crate::tunnel::protocol::{self, H_PUBLIC_URL, Refusal};
+use crate::tunnel::protocol::{self, H_PUBLIC_URL, H_TRANSPORTS, Refusal, Transport, Upgrade};
+use crate::tunnel::ws::{self, TunnelIo};
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
@@ -22,7 +24,7 @@ pub(super) enum ConnectError {
 }
 
 pub(super) struct Tunnel {
-    pub(super) io: hyper::upgrade::Upgraded,
+    pub(super) io: TunnelIo,
     pub(super) public_url: String,
 }
 
@@ -64,7 +66,11 @@ async fn dial(c: &AgentConfig) -> Result<Tunnel, ConnectError> {
             .await
             .map_err(|e| retry("cannot talk to the relay at", &e))?;
     tokio::spawn(conn.with_upgrades());
-    let req = protocol::request(&c.authority, &c.handshake)
+    let upgrade = match c.transport {
+        Transport::WebSocket => Upgrade::WebSocket { key: ws::new_key() },
+        Transport::Upgrade => Upgrade::Tunnel1,
+    };
+    let req = protocol::request(&c.authority, &c.handshake, &upgrade)
         .map_err(|e| ConnectError::Final(e.to_string()))?;
     let response = send
         .send_request(req)
@@ -72,6 +78,7 @@ async fn dial(c: &AgentConfig) -> Result<Tunnel, ConnectError> {
         .map_err(|e| retry("the relay closed the handshake at", &e))?;
     let status = response.status();
     if status != StatusCode::SWITCHING_PROTOCOLS {
+        let ours = response.headers().contains_key(H_TRANSPORTS);
         let body = Limited::new(response.into_body(), 4096)
             .collect()
             .await
@@ -80,6 +87,16 @@ async fn dial(c: &AgentConfig) -> Result<Tunnel, ConnectError> {
         let text = String::from_utf8_lossy(&body);
         let text = text.trim().trim_start_matches("hooktap: ");
         let message = format!("the relay refused the Tunnel ({status}): {text}");
+        if !ours
+            && c.transport == Transport::WebSocket
+            && matches!(status.as_u16(), 400 | 404 | 426)
+        {
+            return Err(ConnectError::Final(format!(
+                "the Relay at {} runs an older hooktap: upgrade it (it refused the WebSocket Tunnel with {status}: {text}; or a proxy in front of it does not pass {} to it)",
+                c.url,
+                protocol::TUNNEL_PATH
+            )));
+        }
         return Err(if Refusal::is_final(status) {
             ConnectError::Final(message)
         } else {
@@ -95,8 +112,18 @@ async fn dial(c: &AgentConfig) -> Result<Tunnel, ConnectError> {
     };
     let public_url = text(H_PUBLIC_URL)
         .unwrap_or_else(|| format!("{}/c/{}/", c.url.trim_end_matches('/'), c.handshake.channel));
+    if let Upgrade::WebSocket { key } = &upgrade {
+        let accept = text(http::header::SEC_WEBSOCKET_ACCEPT.as_str());
+        if accept.as_deref() != Some(ws::accept_key(key).as_str()) {
+            return Err(ConnectError::Final(format!(
+                "the answer to the WebSocket upgrade at {} is not a hooktap Relay's (wrong Sec-WebSocket-Accept): check --relay, and that a proxy in front passes WebSocket upgrades as they are",
+                c.url
+            )));
+        }
+    }
     let io = hyper::upgrade::on(response)
         .await
         .map_err(|e| retry("the upgrade failed with the relay at", &e))?;
+    let io = ws::tunnel_io(io, c.transport, false).await;
     Ok(Tunnel { io, public_url })
 }

@@ -5,7 +5,7 @@
 mod dial;
 mod serve;
 pub mod trust;
-mod validity;
+pub(crate) mod validity;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use crate::capture::Capture;
 use crate::config::parse_duration;
 use crate::listener::Limits;
 use crate::tunnel::backoff::{Backoff, ClockWatch, jitter};
-use crate::tunnel::protocol::Handshake;
+use crate::tunnel::protocol::{Handshake, Transport};
 use dial::{ConnectError, connect};
 use serve::serve;
 
@@ -55,6 +55,10 @@ pub struct RelayArgs {
     /// HTTP/2 PING interval on the Tunnel; a PING unanswered as long drops it
     #[arg(long, default_value = "15s", value_parser = parse_duration, hide = true)]
     pub relay_ping: Duration,
+    /// How the Tunnel crosses: websocket, or the older hooktap-tunnel/1 upgrade (for tests and
+    /// comparisons)
+    #[arg(long, value_enum, default_value = "websocket", hide = true)]
+    pub relay_transport: Transport,
 }
 
 /// The Tunnel as the Agent sees it.
@@ -99,6 +103,8 @@ pub struct AgentConfig {
     pub authority: String,
     pub tls: Option<(tokio_rustls::TlsConnector, pki_types::ServerName<'static>)>,
     pub handshake: Handshake,
+    /// WebSocket, or the older Upgrade.
+    pub transport: Transport,
     pub backoff: Backoff,
     pub ping: Duration,
 }

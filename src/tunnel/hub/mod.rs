@@ -4,6 +4,7 @@
 
 mod deliver;
 mod session;
+mod status;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use session::{Session, Slot};
+pub use status::STATUS_EVERY;
 
 use crate::text::sanitize;
 use crate::tunnel::relay_store::{ChannelRow, RelayStore};
@@ -53,6 +55,9 @@ struct Chan {
     agent_max_body: Option<u64>,
     session: Option<Arc<Session>>,
     connections: usize,
+    /// Webhooks and Agent handshakes refused since the last status note (see `status`).
+    refused: u64,
+    agents_refused: u64,
 }
 
 impl Chan {
@@ -63,6 +68,8 @@ impl Chan {
             agent_max_body: row.agent_max_body,
             session: None,
             connections: 0,
+            refused: 0,
+            agents_refused: 0,
         }
     }
 

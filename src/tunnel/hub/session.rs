@@ -189,7 +189,11 @@ impl Hub {
         });
         let hub = self.clone();
         tokio::spawn(async move {
-            let held = match hub.store.attached(&session.channel, session.max_body).await {
+            let remote = session.remote.to_string();
+            let attached = hub
+                .store
+                .attached(&session.channel, session.max_body, &remote);
+            let held = match attached.await {
                 Ok(held) => held,
                 Err(e) => {
                     tracing::warn!("channel {}: {e:#}", session.channel);
@@ -226,6 +230,6 @@ impl Hub {
         if current {
             say(&s.channel, &format!("Agent gone ({reason})"));
         }
-        let _ = self.store.touch(&s.channel).await;
+        let _ = self.store.touch(&s.channel, current).await;
     }
 }
