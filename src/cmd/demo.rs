@@ -52,6 +52,9 @@ pub struct Args {
     /// Print one JSON object per Delivery
     #[arg(long)]
     pub json: bool,
+    /// The demo's inspector takes a free port unless --inspect says where
+    #[command(flatten)]
+    pub inspect: crate::web::InspectArgs,
 }
 
 /// Runs the demo until Ctrl-C or SIGTERM.
@@ -91,6 +94,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("hooktap demo: listening on {base}, forwarding to a sample app at {app_url}");
     eprintln!("  (the sample app answers 200, and 500 on paths ending in {FAILING_PATH})");
     eprintln!("  Store: {}", db.display());
+    let inspector = crate::web::beside(
+        &crate::web::InspectArgs {
+            inspect: args
+                .inspect
+                .inspect
+                .or(Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))),
+            ..args.inspect.clone()
+        },
+        crate::web::Setup {
+            db: db.clone(),
+            writer: store.writer(),
+            bus: Some(store.bus()),
+            poll: false,
+            forwarder: forwarder.clone(),
+            providers: providers.clone(),
+            redact: Default::default(),
+            runtime_port: None,
+            shutdown: shutdown.clone(),
+        },
+    )
+    .await?;
     let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let printer = (!tui).then(|| tokio::spawn(print(store.subscribe(), args.json)));
     let (note, note_rx) =
@@ -138,6 +162,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     shutdown.cancelled().await;
     let _ = server.await;
     let _ = app.await;
+    if let Some(i) = inspector {
+        i.finish().await;
+    }
     let screen = match screen {
         Some(s) => crate::tui::joined(s.await),
         None => Ok(()),
