@@ -14,6 +14,7 @@ const list = new List({
   onOpen: (id, refresh) => {
     if (refresh && pane.dataset.id !== String(id)) return;
     pane.dataset.id = String(id);
+    if (!refresh) history.replaceState(null, '', `#${id}`);
     showDetail(pane, id, (other) => list.open(other));
   },
 });
@@ -35,4 +36,8 @@ $('list-pane').addEventListener('scroll', (e) => {
   if (list.next && s.scrollTop + s.clientHeight > s.scrollHeight - 200) list.page();
 });
 
-list.reload('');
+// A link to one Event: http://127.0.0.1:8788/#42
+list.reload('').then(() => {
+  const id = Number(location.hash.slice(1));
+  if (Number.isInteger(id) && id > 0) list.open(id);
+});
