@@ -138,7 +138,8 @@ impl Follow {
         }
         let mut version = None;
         let mut tick = tokio::time::interval(POLL_EVERY);
-        let mut idle = tokio::time::interval(KEEP_ALIVE);
+        let mut idle =
+            tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
         loop {
             // Sends what was committed after the cursor (all of it on a reconnect).
             match self.catch_up().await {
