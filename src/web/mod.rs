@@ -125,6 +125,8 @@ impl Ctx {
 /// A running inspector.
 pub struct Inspector {
     url: String,
+    /// The address as the terminal UI's header shows it (kept open so the line stays).
+    status: tokio::sync::watch::Sender<String>,
     task: tokio::task::JoinHandle<()>,
     runtime: Option<PathBuf>,
 }
@@ -137,7 +139,8 @@ impl Inspector {
 
     /// A line for the terminal UI's header.
     pub fn status_line(&self) -> crate::tui::StatusLine {
-        let (_, text) = tokio::sync::watch::channel(self.url.clone());
+        let mut text = self.status.subscribe();
+        text.mark_changed();
         crate::tui::StatusLine {
             label: "inspect".into(),
             text,
@@ -223,5 +226,11 @@ pub fn start(socket: TcpListener, args: &InspectArgs, setup: Setup) -> anyhow::R
         shutdown: setup.shutdown.clone(),
     });
     let task = tokio::spawn(routes::serve(socket, ctx, setup.shutdown));
-    Ok(Inspector { url, task, runtime })
+    let (status, _) = tokio::sync::watch::channel(url.clone());
+    Ok(Inspector {
+        url,
+        status,
+        task,
+        runtime,
+    })
 }
