@@ -36,7 +36,14 @@ function summary(r, open) {
     dl([['received', shortTime(r.received_at)], ['uid', r.uid], ['via', r.ingress], ['from', r.remote_addr],
       ['provider', provider], ['signature', el('span', { class: `sig-${r.signature}` }, r.signature)],
       ['edited from', derived], ['size', `${r.body_size} B`], ['sha256', r.body_sha256]]),
-    r.notes.length ? el('ul', { class: 'notes' }, r.notes.map((n) => el('li', {}, n))) : null);
+    r.notes.length ? el('ul', { class: 'notes' }, r.notes.map((n) => el('li', {}, linked(n, open)))) : null);
+}
+
+/** A note's text with each `#42` a link to that Event. */
+function linked(text, open) {
+  return text.split(/(#\d+)/).map((part) => (/^#\d+$/.test(part)
+    ? el('button', { class: 'link', onclick: () => open(Number(part.slice(1))) }, part)
+    : part));
 }
 
 function actions(r, open) {
