@@ -39,3 +39,4 @@ pub mod tls;
 pub mod trigger;
 pub mod tui;
 pub mod tunnel;
+pub mod web;

@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Listen(cmd::listen::Args),
+    Listen(Box<cmd::listen::Args>),
     List(cmd::list::Args),
     Show(cmd::show::Args),
     Trigger(cmd::trigger::Args),
@@ -35,6 +35,7 @@ enum Command {
     Completions(cmd::completions::Args),
     Relay(cmd::relay::Args),
     Ui(cmd::ui::Args),
+    Web(cmd::web::Args),
     /// Runs a `listen --public` tunnel; never by hand
     #[command(name = "__supervise", hide = true)]
     Supervise(hooktap::public::supervise::Args),
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
-        Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(args))),
+        Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(*args))),
         Command::List(args) => cmd::list::run(args),
         Command::Show(args) => cmd::show::run(args),
         Command::Trigger(args) => runtime().and_then(|rt| rt.block_on(cmd::trigger::run(args))),
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Relay(args) => runtime().and_then(|rt| rt.block_on(cmd::relay::run(args))),
         Command::Ui(args) => runtime().and_then(|rt| rt.block_on(cmd::ui::run(args))),
+        Command::Web(args) => runtime().and_then(|rt| rt.block_on(cmd::web::run(args))),
         Command::Supervise(args) => {
             return hooktap::public::supervise::run(args).unwrap_or_else(|e| {
                 eprintln!("error: {e:#}");

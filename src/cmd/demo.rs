@@ -58,6 +58,9 @@ pub struct Args {
     /// End the demo by itself after this long (e.g. 30s); by default q or Ctrl-C ends it
     #[arg(long = "for", value_name = "DURATION", value_parser = crate::config::parse_positive_duration)]
     pub run_for: Option<Duration>,
+    /// The demo's inspector takes a free port unless --inspect says where
+    #[command(flatten)]
+    pub inspect: crate::web::InspectArgs,
 }
 
 /// Runs the demo until Ctrl-C or SIGTERM.
@@ -108,6 +111,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             shutdown.cancel();
         });
     }
+    let inspector = crate::web::beside(
+        &crate::web::InspectArgs {
+            inspect: args
+                .inspect
+                .inspect
+                .or(Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))),
+            ..args.inspect.clone()
+        },
+        crate::web::Setup {
+            db: db.clone(),
+            writer: store.writer(),
+            bus: Some(store.bus()),
+            poll: false,
+            forwarder: forwarder.clone(),
+            providers: providers.clone(),
+            redact: Default::default(),
+            runtime_port: None,
+            shutdown: shutdown.clone(),
+        },
+    )
+    .await?;
     let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let printer = (!tui).then(|| tokio::spawn(print(store.subscribe(), args.json)));
     let (note, note_rx) =
@@ -155,6 +179,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     shutdown.cancelled().await;
     let _ = server.await;
     let _ = app.await;
+    if let Some(i) = inspector {
+        i.finish().await;
+    }
     let screen = match screen {
         Some(s) => crate::tui::joined(s.await),
         None => Ok(()),

@@ -90,6 +90,8 @@ pub struct Args {
     pub relay: crate::tunnel::agent::RelayArgs,
     #[command(flatten)]
     pub public: crate::public::PublicArgs,
+    #[command(flatten)]
+    pub inspect: crate::web::InspectArgs,
 }
 
 /// `--respond`.
@@ -174,6 +176,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let limits = args.senders.limits(args.max_body, args.header_timeout);
     eprintln!("hooktap listening on {scheme}://{local}");
+    let inspector = crate::web::beside(
+        &args.inspect,
+        crate::web::Setup {
+            db: db.clone(),
+            writer: store.writer(),
+            bus: Some(store.bus()),
+            poll: false,
+            forwarder: forwarder.clone(),
+            providers: providers.clone(),
+            redact: redact.clone(),
+            runtime_port: Some(local.port()),
+            shutdown: shutdown.clone(),
+        },
+    )
+    .await?;
     let public = crate::public::start(
         public,
         crate::public::Context {
@@ -251,6 +268,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
     status_lines.extend(public.as_ref().map(crate::public::Public::status_line));
+    status_lines.extend(inspector.as_ref().map(crate::web::Inspector::status_line));
     let screen = tui.then(|| {
         tokio::spawn(crate::tui::run(crate::tui::Setup {
             db: db.clone(),
@@ -286,6 +304,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(p) = public {
         p.finish().await;
+    }
+    if let Some(i) = inspector {
+        i.finish().await;
     }
     drop(capture);
     store.close();

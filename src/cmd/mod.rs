@@ -12,6 +12,7 @@ pub mod replay;
 pub mod show;
 pub mod trigger;
 pub mod ui;
+pub mod web;
 
 use std::path::PathBuf;
 
