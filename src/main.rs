@@ -33,7 +33,7 @@ enum Command {
     Import(cmd::import::Args),
     Prune(cmd::prune::Args),
     Completions(cmd::completions::Args),
-    Relay(cmd::relay::Args),
+    Relay(Box<cmd::relay::Args>),
     Ui(cmd::ui::Args),
     Web(cmd::web::Args),
     /// Runs a `listen --public` tunnel; never by hand
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(args),
         Command::Prune(args) => cmd::prune::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
-        Command::Relay(args) => runtime().and_then(|rt| rt.block_on(cmd::relay::run(args))),
+        Command::Relay(args) => runtime().and_then(|rt| rt.block_on(cmd::relay::run(*args))),
         Command::Ui(args) => runtime().and_then(|rt| rt.block_on(cmd::ui::run(args))),
         Command::Web(args) => runtime().and_then(|rt| rt.block_on(cmd::web::run(args))),
         Command::Supervise(args) => {
