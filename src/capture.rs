@@ -141,6 +141,12 @@ impl Capture {
 
     /// Takes one request through the whole pipeline and returns the sender's answer.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
+        // Not stored: the request that looped is the Event already stored, whose Delivery
+        // records this answer (docs/workflows.md).
+        if let Some(why) = forward::hop::refusal(&incoming.headers) {
+            tracing::warn!("{why}");
+            return Answer::text(508, &why);
+        }
         let class = self.providers.classify(&incoming.headers, &incoming.body);
         let event = Event {
             uid: incoming.uid.unwrap_or_else(new_uid),

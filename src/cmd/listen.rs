@@ -134,6 +134,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .map_err(|e| bind_error(addr, e))?;
     let local = socket.local_addr()?;
+    if crate::forward::hop::points_at(args.forward.as_str(), local) {
+        return Err(crate::cmd::UsageError(format!(
+            "--forward {} is this hooktap's own listener ({local}): every request would come \
+             back to it; forward to your app's port instead",
+            args.forward
+        ))
+        .into());
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let respond = match args.respond {
         RespondArg::Passthrough => Respond::Passthrough,

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::event::{DeliveryResult, Event, HeaderList, Outcome};
 
+pub mod hop;
 mod target;
 
 pub use target::{Target, parse_url, port};
@@ -53,7 +54,8 @@ pub struct Outgoing {
 }
 
 /// Builds the request that delivers `event` to `target`: same method, path, query, header
-/// multiset and body bytes, minus hop-by-hop headers and `Host`, plus `X-Forwarded-*`.
+/// multiset and body bytes, minus hop-by-hop headers and `Host`, plus `X-Forwarded-*` and
+/// this process in `Hooktap-Hop` ([`hop`]).
 pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, String> {
     let mut out = request(target, event)?;
     let headers = out.request.headers_mut();
@@ -74,6 +76,9 @@ pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, St
         "x-forwarded-proto",
         HeaderValue::from_str(proto).unwrap_or(HeaderValue::from_static("http")),
     );
+    if let Ok(v) = HeaderValue::from_str(&hop::stamp(&event.headers)) {
+        headers.insert(hop::HEADER, v);
+    }
     if let Some(host) = event
         .headers
         .get("host")
@@ -351,6 +356,7 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "10.0.0.9");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "hooks.example.com");
+        assert_eq!(h["hooktap-hop"], hop::id());
         assert_eq!(out.url, "http://127.0.0.1:9/hooks/a?x=1");
     }
 

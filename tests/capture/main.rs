@@ -8,5 +8,6 @@ mod cli;
 mod durability;
 mod fidelity;
 mod ingress;
+mod loops;
 mod redeliver;
 mod respond;
