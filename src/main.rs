@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Listen(cmd::listen::Args),
+    Listen(Box<cmd::listen::Args>),
     List(cmd::list::Args),
     Show(cmd::show::Args),
     Trigger(cmd::trigger::Args),
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
-        Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(args))),
+        Command::Listen(args) => runtime().and_then(|rt| rt.block_on(cmd::listen::run(*args))),
         Command::List(args) => cmd::list::run(args),
         Command::Show(args) => cmd::show::run(args),
         Command::Trigger(args) => runtime().and_then(|rt| rt.block_on(cmd::trigger::run(args))),

@@ -57,8 +57,34 @@ pub struct Outgoing {
 /// multiset and body bytes, minus hop-by-hop headers and `Host`, plus `X-Forwarded-*` and
 /// this process in `Hooktap-Hop` ([`hop`]).
 pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, String> {
-    let mut out = request(target, event)?;
+    build_to(
+        target,
+        event,
+        &event.path_and_query(),
+        proto,
+        &HeaderList::default(),
+    )
+}
+
+/// [`build`] with the path and query a route chose (maybe with a prefix stripped), and
+/// `extra` headers (`listen -H`) appended after the Event's.
+pub fn build_to(
+    target: &Target,
+    event: &Event,
+    path_and_query: &str,
+    proto: &str,
+    extra: &HeaderList,
+) -> Result<Outgoing, String> {
+    let mut out = request_at(target, event, path_and_query)?;
     let headers = out.request.headers_mut();
+    for (name, value) in extra.iter() {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            headers.append(n, v);
+        }
+    }
     if let Some(addr) = event.remote_addr.as_deref() {
         let ip = addr
             .parse::<SocketAddr>()
@@ -93,7 +119,11 @@ pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, St
 /// which plays the provider): same method, path, query, header multiset and body bytes, minus
 /// hop-by-hop headers and `Host`.
 pub fn request(target: &Target, event: &Event) -> Result<Outgoing, String> {
-    let url = target.url_for(&event.path_and_query());
+    request_at(target, event, &event.path_and_query())
+}
+
+fn request_at(target: &Target, event: &Event, path_and_query: &str) -> Result<Outgoing, String> {
+    let url = target.url_for(path_and_query);
     let uri: Uri = url
         .parse()
         .map_err(|_| format!("cannot build a URL from {url}"))?;

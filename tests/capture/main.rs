@@ -11,3 +11,4 @@ mod ingress;
 mod loops;
 mod redeliver;
 mod respond;
+mod routes;
