@@ -200,6 +200,13 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
     let capture = Arc::new(capture);
     let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let limits = args.senders.limits(args.max_body, args.header_timeout);
+    // Without --public (which writes its own) the runtime file tells `trigger` the port, with
+    // an empty public_url; written before the address is printed, so whoever reads that line
+    // finds it.
+    let runtime_file = public.is_none().then(|| crate::public::runtime::path(&db));
+    if let Some(file) = &runtime_file {
+        crate::public::runtime::record(file, local.port(), "");
+    }
     eprintln!("hooktap listening on {scheme}://{local}");
     let public = crate::public::start(
         public,
@@ -318,6 +325,9 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
     }
     if let Some(p) = public {
         p.finish().await;
+    }
+    if let Some(file) = &runtime_file {
+        crate::public::runtime::remove(file);
     }
     drop(capture);
     store.close();

@@ -231,3 +231,34 @@ async fn config_file_under_the_flags() {
     );
     let _ = Reader::open(&db).unwrap();
 }
+
+/// Pass: `trigger` without `--to` finds the `listen` running on the same Store through its
+/// runtime file (0600), whatever port it got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_finds_the_running_listen() {
+    use std::os::unix::fs::PermissionsExt;
+    let target = TestTarget::start(Behaviour::Status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let bin = Binary::listen(&db, &target.url(), &[]);
+    let runtime = dir.path().join("events.db.runtime.json");
+    let mode = std::fs::metadata(&runtime).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let out = hooktap()
+        .args(["trigger", "github", "ping", "--secret", "s", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!(":{}/hooks/github", bin.addr.port())),
+        "{said}"
+    );
+    let list = ok_on(&db, &["list", "--json"]);
+    assert!(list.contains(r#""provider":"github""#), "{list}");
+}
