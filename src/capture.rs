@@ -11,6 +11,7 @@ use crate::event::{
 use crate::forward::{self, Forwarder, Target};
 use crate::providers::Providers;
 use crate::redact::Redactor;
+use crate::route::{Choice, Fail, Mock, Routes};
 use crate::store::{DuplicateUid, NewDelivery, Writer};
 
 /// What the sender gets back.
@@ -68,7 +69,9 @@ impl Answer {
 pub struct Capture {
     writer: Writer,
     forwarder: Arc<Forwarder>,
-    target: Target,
+    routes: Routes,
+    fail: Option<Fail>,
+    extra_headers: HeaderList,
     respond: Respond,
     providers: Providers,
     enforce: bool,
@@ -85,10 +88,24 @@ impl Capture {
         respond: Respond,
         providers: Providers,
     ) -> Capture {
+        let routes = Routes::new(Vec::new(), Some(target), None);
+        Capture::routed(writer, forwarder, routes, respond, providers)
+    }
+
+    /// A pipeline that stores through `writer` and delivers where `routes` say.
+    pub fn routed(
+        writer: Writer,
+        forwarder: Arc<Forwarder>,
+        routes: Routes,
+        respond: Respond,
+        providers: Providers,
+    ) -> Capture {
         Capture {
             writer,
             forwarder,
-            target,
+            routes,
+            fail: None,
+            extra_headers: HeaderList::default(),
             respond,
             providers,
             enforce: false,
@@ -118,6 +135,18 @@ impl Capture {
         self
     }
 
+    /// `--fail`: forwarded deliveries that fail on purpose.
+    pub fn fail(mut self, fail: Option<Fail>) -> Capture {
+        self.fail = fail;
+        self
+    }
+
+    /// `-H`: headers added to every forwarded request (never to the stored Event).
+    pub fn extra_headers(mut self, headers: HeaderList) -> Capture {
+        self.extra_headers = headers;
+        self
+    }
+
     /// Why `--verify-enforce` refuses an Event, if it does.
     fn rejection(&self, class: &crate::event::Classification) -> Option<String> {
         use crate::event::Signature;
@@ -134,13 +163,19 @@ impl Capture {
         }
     }
 
-    /// The Target live traffic goes to.
-    pub fn target(&self) -> &Target {
-        &self.target
+    /// The Target live traffic goes to when no route matches (`--forward`).
+    pub fn target(&self) -> Option<&Target> {
+        self.routes.default_target()
     }
 
     /// Takes one request through the whole pipeline and returns the sender's answer.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
+        // Not stored: the request that looped is the Event already stored, whose Delivery
+        // records this answer (docs/workflows.md).
+        if let Some(why) = forward::hop::refusal(&incoming.headers) {
+            tracing::warn!("{why}");
+            return Answer::text(508, &why);
+        }
         let class = self.providers.classify(&incoming.headers, &incoming.body);
         let event = Event {
             uid: incoming.uid.unwrap_or_else(new_uid),
@@ -155,13 +190,33 @@ impl Capture {
             class,
             derived_from: None,
         };
-        let outgoing = match forward::build(&self.target, &event, incoming.proto) {
-            Ok(o) => o,
-            Err(e) => return Answer::text(400, &e),
+        let (outgoing, mock) = match self.routes.choose(&event) {
+            Choice::Forward {
+                target,
+                path_and_query,
+            } => match self.fail.as_ref().and_then(|f| f.check(&event)) {
+                Some(failed) => (None, Some(failed)),
+                None => {
+                    let pq = &path_and_query;
+                    match forward::build_to(target, &event, pq, incoming.proto, &self.extra_headers)
+                    {
+                        Ok(o) => (Some(o), None),
+                        Err(e) => return Answer::text(400, &e),
+                    }
+                }
+            },
+            Choice::Mock { mock, .. } => (None, Some(mock.clone())),
         };
         let delivery = NewDelivery {
-            kind: DeliveryKind::Original,
-            target: outgoing.url.clone(),
+            kind: match &outgoing {
+                Some(_) => DeliveryKind::Original,
+                None => DeliveryKind::Mock,
+            },
+            target: match (&outgoing, &mock) {
+                (Some(o), _) => o.url.clone(),
+                (None, Some(m)) => m.label.clone(),
+                (None, None) => String::new(),
+            },
             started_at: now_micros(),
         };
         let rejected = self.rejection(&event.class);
@@ -181,7 +236,10 @@ impl Capture {
         // app as the provider sent it, so its sender hears the truth (502/504) and retries.
         let redeliver = self.redeliver.clone().filter(|_| !masked);
         // In accept mode the sender hears 202 before the app has the Event: owed from the start.
-        let owed = redeliver.is_some() && self.respond == Respond::Accept && rejected.is_none();
+        let owed = redeliver.is_some()
+            && self.respond == Respond::Accept
+            && rejected.is_none()
+            && outgoing.is_some();
         let inserted = match self.writer.insert(event, Some(delivery), owed).await {
             Ok(i) => i,
             Err(e) => {
@@ -227,6 +285,13 @@ impl Capture {
             answer.event_id = Some(event_id);
             return answer;
         }
+        let outgoing = match (outgoing, mock) {
+            (Some(o), _) => o,
+            (None, mock) => {
+                let mock = mock.unwrap_or_default();
+                return self.answer_mocked(mock, delivery_id, event_id).await;
+            }
+        };
         match self.respond {
             Respond::Accept => {
                 let writer = self.writer.clone();
@@ -291,6 +356,53 @@ impl Capture {
                 answer
             }
         }
+    }
+}
+
+impl Capture {
+    /// Answers with `mock` after its delay and records it as a `mock` Delivery; in accept mode
+    /// the sender hears 202 at once and the Delivery is recorded after the delay.
+    async fn answer_mocked(&self, mock: Mock, delivery_id: i64, event_id: i64) -> Answer {
+        let result = DeliveryResult {
+            outcome: Outcome::Mocked,
+            status: Some(mock.status),
+            headers: mock.headers.clone(),
+            body: mock.body.clone(),
+            error: None,
+            duration_us: mock.delay.as_micros() as i64,
+        };
+        let writer = self.writer.clone();
+        let finish = async move {
+            tokio::time::sleep(mock.delay).await;
+            let kind = DeliveryKind::Mock;
+            writer
+                .finish_delivery(delivery_id, event_id, kind, result)
+                .await
+        };
+        let mut answer = match self.respond {
+            Respond::Accept => {
+                tokio::spawn(async move {
+                    if let Err(e) = finish.await {
+                        tracing::error!("event #{event_id}: {e:#}");
+                    }
+                });
+                Answer::text(202, &format!("accepted as event #{event_id}"))
+            }
+            Respond::Passthrough => match finish.await {
+                Ok(_) => Answer {
+                    status: mock.status,
+                    headers: mock.headers,
+                    body: mock.body,
+                    event_id: None,
+                },
+                Err(e) => {
+                    tracing::error!("event #{event_id}: {e:#}");
+                    Answer::text(503, "cannot store hooktap's answer; try again later")
+                }
+            },
+        };
+        answer.event_id = Some(event_id);
+        answer
     }
 }
 

@@ -33,6 +33,7 @@ pub mod record;
 pub mod redact;
 pub mod redeliver;
 pub mod replay;
+pub mod route;
 pub mod store;
 pub mod text;
 pub mod tls;

@@ -97,6 +97,9 @@ pub fn text_line(s: &EventSummary, error: Option<&str>) -> String {
     if let Some(first) = s.duplicate_of {
         line.push_str(&format!("  retry of #{first}"));
     }
+    if s.outcome.as_deref() == Some("mocked") {
+        line.push_str("  mocked by hooktap");
+    }
     // A refusal (--verify-enforce) says it in its own words.
     if s.signature == "invalid" && !error.is_some_and(|e| e.starts_with("signature invalid")) {
         line.push_str("  signature invalid");

@@ -2,6 +2,7 @@
 //! through the one HTTP client (`forward`). The samples are embedded in the binary.
 
 mod doc;
+pub mod others;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};

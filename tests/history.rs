@@ -3,6 +3,8 @@
 
 #[path = "history/batch.rs"]
 mod batch;
+#[path = "history/check.rs"]
+mod check;
 #[path = "history/hostile.rs"]
 mod hostile;
 #[path = "history/inputs.rs"]

@@ -416,3 +416,151 @@ fn demo_says_how_to_leave_and_for_ends_it_by_itself() {
     assert!(child.wait().unwrap().success());
     assert!(said, "the start lines say how to leave");
 }
+
+/// Every provider and event `trigger` knows: sent to a plain app, it arrives with the provider's
+/// headers; its signature verifies with an HMAC computed here (not hooktap's signer) and by
+/// hooktap's provider checks, which also name the provider and event type. `--set json:` edits
+/// an existing field; a missing path is an error.
+#[test]
+fn trigger_every_provider_and_event_signed_as_the_provider_signs() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let app = App::start();
+    let cases = [
+        (
+            "github",
+            &["push", "pull_request.opened", "issues.opened", "ping"][..],
+        ),
+        (
+            "stripe",
+            &[
+                "payment_intent.succeeded",
+                "checkout.session.completed",
+                "invoice.paid",
+                "customer.subscription.updated",
+            ][..],
+        ),
+        ("standard-webhooks", &["user.created", "invoice.paid"][..]),
+        ("shopify", &["orders/create", "app/uninstalled"][..]),
+        ("slack", &["url_verification", "event_callback"][..]),
+    ];
+    let secrets = [
+        ("github", "gh-secret"),
+        ("stripe", "whsec_stripe"),
+        (
+            "standard-webhooks",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+        ("shopify", "shpss_secret"),
+        ("slack", "slack-secret"),
+    ];
+    for (provider, events) in cases {
+        let secret = secrets.iter().find(|(p, _)| *p == provider).unwrap().1;
+        for event in events {
+            let url = format!("http://127.0.0.1:{}/hooks/{provider}", app.port);
+            let out = hooktap(&["trigger", provider, event, "--to", &url, "--secret", secret]);
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{provider} {event}: {said} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(said.contains("answer: 200"), "{said}");
+            let (headers, body) = app.last().unwrap();
+            let get = |n: &str| {
+                headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| panic!("{provider} {event}: no {n} header"))
+            };
+            let key = secret.as_bytes();
+            match provider {
+                "github" => {
+                    let want = format!("sha256={}", hex::encode(hmac(key, &[&body])));
+                    assert_eq!(get("x-hub-signature-256"), want);
+                    assert_eq!(get("x-github-event"), event.split('.').next().unwrap());
+                }
+                "stripe" => {
+                    let sig = get("stripe-signature");
+                    let t = sig
+                        .split(',')
+                        .next()
+                        .unwrap()
+                        .strip_prefix("t=")
+                        .unwrap()
+                        .to_string();
+                    let v1 = hex::encode(hmac(key, &[t.as_bytes(), b".", &body]));
+                    assert_eq!(sig, format!("t={t},v1={v1}"));
+                }
+                "standard-webhooks" => {
+                    let raw = b64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+                    let (id, ts) = (get("webhook-id"), get("webhook-timestamp"));
+                    let mac = hmac(&raw, &[id.as_bytes(), b".", ts.as_bytes(), b".", &body]);
+                    assert_eq!(get("webhook-signature"), format!("v1,{}", b64.encode(mac)));
+                }
+                "shopify" => {
+                    assert_eq!(
+                        get("x-shopify-hmac-sha256"),
+                        b64.encode(hmac(key, &[&body]))
+                    );
+                    assert_eq!(get("x-shopify-topic"), *event);
+                }
+                "slack" => {
+                    let ts = get("x-slack-request-timestamp");
+                    let mac = hmac(key, &[b"v0:", ts.as_bytes(), b":", &body]);
+                    assert_eq!(get("x-slack-signature"), format!("v0={}", hex::encode(mac)));
+                }
+                _ => unreachable!(),
+            }
+            let mut list = hooktap::event::HeaderList::default();
+            for (n, v) in &headers {
+                list.push(n.as_str(), v.as_bytes().to_vec());
+            }
+            let p =
+                hooktap::providers::Providers::new([(provider.to_string(), secret.to_string())]);
+            let c = p.classify_at(&list, &body, now());
+            assert_eq!(c.provider, provider, "{event}");
+            assert_eq!(
+                c.signature,
+                hooktap::event::Signature::Valid,
+                "{provider} {event}: {:?}",
+                c.signature_detail
+            );
+            // GitHub and a Slack event_callback are typed by what is inside (push, app_mention).
+            if provider != "github" && *event != "event_callback" {
+                assert_eq!(c.event_type.as_deref(), Some(*event), "{provider}");
+            }
+        }
+    }
+    let url = format!("http://127.0.0.1:{}/hooks/stripe", app.port);
+    let set = "json:.data.object.amount=4242";
+    let out = hooktap(&[
+        "trigger",
+        "stripe",
+        "payment_intent.succeeded",
+        "--to",
+        &url,
+        "--set",
+        set,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signed with a new secret"));
+    let json: Value = serde_json::from_slice(&app.last().unwrap().1).unwrap();
+    assert_eq!(json["data"]["object"]["amount"], 4242);
+    let out = hooktap(&[
+        "trigger",
+        "stripe",
+        "invoice.paid",
+        "--to",
+        &url,
+        "--set",
+        "json:.nope.x=1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::capture::{Capture, Respond};
 use crate::cmd::{DbArg, SenderArgs, parse_secrets, stop_on_signal};
 use crate::config::{parse_positive_count, parse_positive_duration, parse_positive_size};
-use crate::forward::{Forwarder, Target, humantime};
+use crate::forward::{Forwarder, hop, humantime};
 use crate::lines::{self, Format};
 use crate::listener;
 use crate::store::{Durability, Store};
@@ -23,12 +23,11 @@ use crate::tunnel::start::StateLines;
 /// Example: hooktap listen --forward http://localhost:3000
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Your app: every request is forwarded to this base URL plus its path and query
-    #[arg(long, value_name = "URL", value_parser = Target::parse)]
-    pub forward: Target,
-    /// Port to listen on (0 picks a free one)
-    #[arg(long, default_value_t = 8787)]
-    pub port: u16,
+    #[command(flatten)]
+    pub routing: crate::route::args::RouteArgs,
+    /// Port to listen on (0 picks a free one) [default: 8787]
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Address to listen on (0.0.0.0 to accept from other machines)
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -102,7 +101,23 @@ pub enum RespondArg {
 }
 
 /// Runs `listen` until Ctrl-C or SIGTERM.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub async fn run(mut args: Args) -> anyhow::Result<()> {
+    let file = crate::route::args::read_file(args.routing.config.as_deref())?;
+    let chosen = args.routing.resolve(&file)?;
+    let port = args.port.or(file.port).unwrap_or(8787);
+    if args.public.public.is_none() {
+        args.public.public = file.public.clone();
+        if args.public.register.is_none() {
+            args.public.register = file.register.clone();
+        }
+    }
+    let forward = chosen.routes.default_target().cloned();
+    if args.redeliver.is_some() && forward.is_none() {
+        return Err(crate::cmd::UsageError(
+            "--redeliver needs --forward: it delivers again to that app".into(),
+        )
+        .into());
+    }
     // First: with --register it may store a new ayrshare secret the providers then load.
     let public = crate::public::check(&args.public, &args.secrets).await?;
     let providers = crate::providers::secrets::load(&parse_secrets(&args.secrets)?)?;
@@ -133,11 +148,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
              --redeliver` sends them to your app"
         );
     }
-    let addr = SocketAddr::new(args.bind, args.port);
+    let addr = SocketAddr::new(args.bind, port);
     let socket = TcpListener::bind(addr)
         .await
         .map_err(|e| bind_error(addr, e))?;
     let local = socket.local_addr()?;
+    if let Some(t) = chosen
+        .routes
+        .targets()
+        .find(|t| hop::points_at(t.as_str(), local))
+    {
+        return Err(crate::cmd::UsageError(format!(
+            "{t} is this hooktap's own listener ({local}): every request would come back to \
+             it; --forward and --route must point at your app"
+        ))
+        .into());
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let respond = match args.respond {
         RespondArg::Passthrough => Respond::Passthrough,
@@ -145,22 +171,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let forwarder = Arc::new(Forwarder::new(args.timeout, args.max_body as usize));
     let shutdown = CancellationToken::new();
-    let mut capture = Capture::new(
+    let routes_text = chosen.routes.describe();
+    let mut capture = Capture::routed(
         store.writer(),
         forwarder.clone(),
-        args.forward.clone(),
+        chosen.routes,
         respond,
         providers.clone(),
     )
+    .fail(chosen.fail)
+    .extra_headers(chosen.headers)
     .verify_enforce(args.verify_enforce)
     .redact(redact.clone());
     let mut redeliverer = None;
-    if let Some(window) = args.redeliver {
+    if let (Some(window), Some(target)) = (args.redeliver, forward.clone()) {
         let setup = crate::redeliver::Setup {
             db: db.clone(),
             writer: store.writer(),
             forwarder: forwarder.clone(),
-            target: args.forward.clone(),
+            target,
             options: crate::replay::Options {
                 resign: None,
                 redact: redact.clone(),
@@ -175,6 +204,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let capture = Arc::new(capture);
     let tui = !args.no_tui && !args.json && crate::cmd::stdout_is_terminal();
     let limits = args.senders.limits(args.max_body, args.header_timeout);
+    // Without --public (which writes its own) the runtime file tells `trigger` the port, with
+    // an empty public_url; written before the address is printed, so whoever reads that line
+    // finds it.
+    let runtime_file = public.is_none().then(|| crate::public::runtime::path(&db));
+    if let Some(file) = &runtime_file {
+        crate::public::runtime::record(file, local.port(), "");
+    }
     eprintln!("hooktap listening on {scheme}://{local}");
     let inspector = crate::web::beside(
         &args.inspect,
@@ -205,7 +241,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
     eprintln!(
         "  forwarding to {} ({}, timeout {})",
-        args.forward,
+        forward
+            .as_ref()
+            .map_or("nothing (answered by --mock)".into(), |t| t.to_string()),
         if respond == Respond::Passthrough {
             "passthrough"
         } else {
@@ -213,6 +251,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         },
         humantime(args.timeout)
     );
+    for route in routes_text {
+        eprintln!("  route {}", crate::text::sanitize(&route));
+    }
     eprintln!("  Store: {}", db.display());
     if let Some(window) = args.redeliver {
         eprintln!(
@@ -274,7 +315,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             db: db.clone(),
             title: "listen".into(),
             ingress: vec![format!("{scheme}://{local}")],
-            target: Some(args.forward.clone()),
+            target: forward.clone(),
             bus: Some(store.subscribe()),
             writer: store.writer(),
             forwarder,
@@ -307,6 +348,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(i) = inspector {
         i.finish().await;
+    }
+    if let Some(file) = &runtime_file {
+        crate::public::runtime::remove(file);
     }
     drop(capture);
     store.close();

@@ -18,6 +18,7 @@ use crate::replay::{self, Batch, Options};
 use crate::store::{Durability, Reader, Store};
 use crate::text::sanitize;
 
+mod check;
 mod tally;
 
 use tally::{Ended, Tally, signals};
@@ -87,6 +88,16 @@ pub struct Args {
     /// Largest response recorded
     #[arg(long, default_value = "25MiB", value_parser = parse_positive_size)]
     pub max_response: u64,
+    /// Compare each new answer with the recorded one (status; `--check body`: the body too)
+    /// and exit 1 if any changed: the captured history as the app's regression tests
+    #[arg(long, value_name = "WHAT", num_args = 0..=1, default_missing_value = "status",
+          value_parser = ["status", "body"],
+          conflicts_with_all = ["edit", "pace", "repeat", "shuffle", "concurrency", "dry_run"])]
+    pub check: Option<String>,
+    /// With --check body: leave this field out of both bodies, json:.path (repeatable)
+    #[arg(long, value_name = "json:.PATH", requires = "check",
+          value_parser = crate::replay::check::Spec::ignore_path)]
+    pub ignore: Vec<Vec<crate::filter::JsonStep>>,
     #[command(flatten)]
     pub db: DbArg,
 }
@@ -126,6 +137,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         && let Some(why) = replay::refusal(&reader, events.iter().map(|&(id, _)| id))?
     {
         return Err(UsageError(why).into());
+    }
+    if let Some(what) = &args.check {
+        let spec = crate::replay::check::Spec {
+            body: what == "body",
+            ignore: args.ignore.clone(),
+        };
+        return check::run(&args, &reader, &path, &events, spec, options);
     }
     let shape = Shape {
         pace: args.pace,

@@ -114,6 +114,8 @@ word_enum! {
         Interrupted = "interrupted",
         /// Not forwarded on purpose (e.g. an enforced signature check failed).
         Rejected = "rejected",
+        /// Not forwarded: hooktap answered instead of an app (a mock, or `--fail`).
+        Mocked = "mocked",
     }
 }
 
@@ -126,6 +128,8 @@ word_enum! {
         Replay = "replay",
         /// An automatic retry.
         Retry = "retry",
+        /// Answered by hooktap instead of an app (`--mock`, a `mock:` route, `--only`, `--fail`).
+        Mock = "mock",
     }
 }
 

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::event::{DeliveryResult, Event, HeaderList, Outcome};
 
+pub mod hop;
 mod target;
 
 pub use target::{Target, parse_url, port};
@@ -53,10 +54,37 @@ pub struct Outgoing {
 }
 
 /// Builds the request that delivers `event` to `target`: same method, path, query, header
-/// multiset and body bytes, minus hop-by-hop headers and `Host`, plus `X-Forwarded-*`.
+/// multiset and body bytes, minus hop-by-hop headers and `Host`, plus `X-Forwarded-*` and
+/// this process in `Hooktap-Hop` ([`hop`]).
 pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, String> {
-    let mut out = request(target, event)?;
+    build_to(
+        target,
+        event,
+        &event.path_and_query(),
+        proto,
+        &HeaderList::default(),
+    )
+}
+
+/// [`build`] with the path and query a route chose (maybe with a prefix stripped), and
+/// `extra` headers (`listen -H`) appended after the Event's.
+pub fn build_to(
+    target: &Target,
+    event: &Event,
+    path_and_query: &str,
+    proto: &str,
+    extra: &HeaderList,
+) -> Result<Outgoing, String> {
+    let mut out = request_at(target, event, path_and_query)?;
     let headers = out.request.headers_mut();
+    for (name, value) in extra.iter() {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            headers.append(n, v);
+        }
+    }
     if let Some(addr) = event.remote_addr.as_deref() {
         let ip = addr
             .parse::<SocketAddr>()
@@ -74,6 +102,9 @@ pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, St
         "x-forwarded-proto",
         HeaderValue::from_str(proto).unwrap_or(HeaderValue::from_static("http")),
     );
+    if let Ok(v) = HeaderValue::from_str(&hop::stamp(&event.headers)) {
+        headers.insert(hop::HEADER, v);
+    }
     if let Some(host) = event
         .headers
         .get("host")
@@ -88,7 +119,11 @@ pub fn build(target: &Target, event: &Event, proto: &str) -> Result<Outgoing, St
 /// which plays the provider): same method, path, query, header multiset and body bytes, minus
 /// hop-by-hop headers and `Host`.
 pub fn request(target: &Target, event: &Event) -> Result<Outgoing, String> {
-    let url = target.url_for(&event.path_and_query());
+    request_at(target, event, &event.path_and_query())
+}
+
+fn request_at(target: &Target, event: &Event, path_and_query: &str) -> Result<Outgoing, String> {
+    let url = target.url_for(path_and_query);
     let uri: Uri = url
         .parse()
         .map_err(|_| format!("cannot build a URL from {url}"))?;
@@ -343,6 +378,7 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "10.0.0.9");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "hooks.example.com");
+        assert_eq!(h["hooktap-hop"], hop::id());
         assert_eq!(out.url, "http://127.0.0.1:9/hooks/a?x=1");
     }
 

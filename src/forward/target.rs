@@ -48,6 +48,25 @@ impl Target {
         })
     }
 
+    /// [`Target::parse`], also taking a port alone: `3000`, `:3000` and `localhost:3000` mean
+    /// `http://127.0.0.1:3000` (what `--forward` and `--route` take).
+    pub fn parse_arg(text: &str) -> Result<Target, String> {
+        let text = text.trim();
+        let port = text
+            .strip_prefix("localhost:")
+            .or_else(|| text.strip_prefix(':'))
+            .unwrap_or(text);
+        if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            return match port.parse::<u16>() {
+                Ok(p) if p > 0 => Target::parse(&format!("http://127.0.0.1:{p}")),
+                _ => Err(format!(
+                    "'{text}': port {port} is not a port number (use 1 to 65535)"
+                )),
+            };
+        }
+        Target::parse(text)
+    }
+
     /// The full URL for an Event's path and query: the base, then the path without its
     /// dot-segments (`/../admin` under `http://app/hooks` goes to `http://app/hooks/admin`).
     pub fn url_for(&self, path_and_query: &str) -> String {
@@ -190,6 +209,28 @@ mod tests {
         );
         assert!(Target::parse("http://x/?q=1").is_err());
         assert!(Target::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn a_port_alone_means_this_machine() {
+        for text in ["3000", ":3000", "localhost:3000"] {
+            assert_eq!(
+                Target::parse_arg(text).unwrap().as_str(),
+                "http://127.0.0.1:3000"
+            );
+        }
+        assert_eq!(
+            Target::parse_arg("http://localhost:3000/x")
+                .unwrap()
+                .as_str(),
+            "http://localhost:3000/x"
+        );
+        assert!(
+            Target::parse_arg("99999")
+                .unwrap_err()
+                .contains("not a port number")
+        );
+        assert!(Target::parse_arg(":0").is_err());
     }
 
     #[test]

@@ -169,18 +169,30 @@ impl Providers {
             )
         })?;
         let mut headers = event.headers.clone();
-        let body = &event.body[..];
-        match name {
-            "ayrshare" => ayrshare::sign(&mut headers, body, secret, now_secs),
-            "github" => github::sign(&mut headers, body, secret),
-            "stripe" => stripe::sign(&mut headers, body, secret, now_secs),
-            "standard-webhooks" => standard_webhooks::sign(&mut headers, body, secret, now_secs)?,
-            "shopify" => shopify::sign(&mut headers, body, secret),
-            "slack" => slack::sign(&mut headers, body, secret, now_secs),
-            _ => unreachable!("canonical() returns only NAMES"),
-        }
+        sign(name, &mut headers, &event.body, secret, now_secs)?;
         Ok(headers)
     }
+}
+
+/// Signs `body` in `headers` as provider `name` (a canonical name) signs, with `secret` at
+/// `now_secs` (`trigger` and re-signing).
+pub fn sign(
+    name: &str,
+    headers: &mut HeaderList,
+    body: &[u8],
+    secret: &str,
+    now_secs: i64,
+) -> Result<(), String> {
+    match name {
+        "ayrshare" => ayrshare::sign(headers, body, secret, now_secs),
+        "github" => github::sign(headers, body, secret),
+        "stripe" => stripe::sign(headers, body, secret, now_secs),
+        "standard-webhooks" => standard_webhooks::sign(headers, body, secret, now_secs)?,
+        "shopify" => shopify::sign(headers, body, secret),
+        "slack" => slack::sign(headers, body, secret, now_secs),
+        other => return Err(format!("{other} is not a provider hooktap signs for")),
+    }
+    Ok(())
 }
 
 /// Builds a [`Classification`] from a provider's findings.

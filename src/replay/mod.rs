@@ -7,6 +7,7 @@
 //! Event into text for an editor and back; [`schedule`] orders and paces a batch.
 
 mod batch;
+pub mod check;
 mod edit;
 mod origin;
 pub mod schedule;
@@ -116,11 +117,14 @@ pub fn default_target(reader: &Reader, event_id: i64) -> anyhow::Result<Option<T
         let deliveries = reader.deliveries(current)?;
         // The latest Delivery that reached an app: a replay to a mistyped --to that failed
         // must not become where every later replay goes. None answered: the latest.
+        // An answer hooktap made up (a mock) went to no Target.
+        let real = |d: &&crate::event::Delivery| d.kind != crate::event::DeliveryKind::Mock;
         let latest = deliveries
             .iter()
             .rev()
+            .filter(real)
             .find(|d| d.result.outcome == Outcome::Ok)
-            .or(deliveries.last());
+            .or(deliveries.iter().rev().find(real));
         if let Some(d) = latest {
             let base = Target::base_of(&d.target, &event.path_and_query()).unwrap_or(&d.target);
             return Target::parse(base).map(Some).map_err(|e| {

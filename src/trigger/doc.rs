@@ -41,42 +41,60 @@ impl Doc {
         }
     }
 
-    /// Sets the value at a dotted path (`details.message`, `postIds.0.platform`), creating
-    /// object keys that are missing. `text` becomes a string when the field holds a string (or
-    /// is not JSON), else it is read as JSON.
+    /// Sets the value at a path that exists: `json:.postIds[0].platform` (the filter
+    /// language's `json:` path, one parser for both) or the dotted form `postIds.0.platform`
+    /// (also `postIds[0].platform`). A path that does not exist is an error, never a new key.
+    /// `text` becomes a string when the field holds a string (or is not JSON), else it is read
+    /// as JSON.
     pub fn set_path(&mut self, path: &str, text: &str) -> Result<(), String> {
+        use crate::filter::JsonStep;
+        let json = match path.strip_prefix("json:") {
+            Some(p) => p.to_string(),
+            None => format!(".{path}"),
+        };
+        let steps = crate::filter::json_path(&json)
+            .filter(|s| !s.contains(&JsonStep::Any))
+            .ok_or_else(|| {
+                format!("--set {path}: not a path; write json:.a.b[0].c=VALUE or a.b.0.c=VALUE")
+            })?;
         let mut node = self;
-        let parts: Vec<&str> = path.split('.').collect();
-        for (i, part) in parts.iter().enumerate() {
-            if part.is_empty() {
-                return Err(format!("--set {path}: empty part in the path"));
-            }
-            let last = i + 1 == parts.len();
-            node = match node {
-                Doc::Object(fields) => {
-                    let at = match fields.iter().position(|(k, _)| k == part) {
-                        Some(at) => at,
-                        None => {
-                            let empty = if last {
-                                Doc::Scalar(Value::Null)
-                            } else {
-                                Doc::Object(Vec::new())
-                            };
-                            fields.push((part.to_string(), empty));
-                            fields.len() - 1
-                        }
-                    };
+        let mut walked = String::new();
+        for step in &steps {
+            let missing = |walked: &str, what: String| {
+                format!(
+                    "--set {path}: {what} does not exist at {}",
+                    if walked.is_empty() { "the top" } else { walked }
+                )
+            };
+            node = match (node, step) {
+                (Doc::Object(fields), JsonStep::Key(k)) => {
+                    let at = fields
+                        .iter()
+                        .position(|(name, _)| name == k)
+                        .ok_or_else(|| missing(&walked, format!("key '{k}'")))?;
+                    walked.push_str(&format!(".{k}"));
                     &mut fields[at].1
                 }
-                Doc::Array(items) => {
+                (Doc::Array(items), JsonStep::Index(i)) => {
                     let len = items.len();
-                    let index: usize = part.parse().ok().filter(|i| *i < len).ok_or_else(|| {
-                        format!("--set {path}: '{part}' is not an index below {len}")
-                    })?;
-                    &mut items[index]
+                    let item = items
+                        .get_mut(*i)
+                        .ok_or_else(|| missing(&walked, format!("index {i} (of {len})")))?;
+                    walked.push_str(&format!("[{i}]"));
+                    item
                 }
-                Doc::Scalar(_) => {
-                    return Err(format!("--set {path}: '{part}' is inside a plain value"));
+                // The dotted form writes an index as a key: `postIds.0`.
+                (Doc::Array(items), JsonStep::Key(k)) if k.parse::<usize>().is_ok() => {
+                    let i: usize = k.parse().unwrap_or_default();
+                    let len = items.len();
+                    let item = items
+                        .get_mut(i)
+                        .ok_or_else(|| missing(&walked, format!("index {i} (of {len})")))?;
+                    walked.push_str(&format!("[{i}]"));
+                    item
+                }
+                (_, step) => {
+                    return Err(missing(&walked, format!("{step:?}").to_lowercase()));
                 }
             };
         }
@@ -175,14 +193,26 @@ mod tests {
         doc.set_path("id", "123").unwrap();
         doc.set_path("n", "5").unwrap();
         doc.set_path("list.0.p", "tiktok").unwrap();
-        doc.set_path("o.new.deep", "true").unwrap();
-        doc.set_path("extra", "plain words").unwrap();
+        doc.set_path("json:.list[0].p", "instagram").unwrap();
+        doc.set_path("list[0].p", "x").unwrap();
         assert_eq!(
             serde_json::to_string(&doc).unwrap(),
-            r#"{"id":"123","n":5,"list":[{"p":"tiktok"}],"o":{"new":{"deep":true}},"extra":"plain words"}"#
+            r#"{"id":"123","n":5,"list":[{"p":"x"}],"o":{}}"#
         );
-        assert!(doc.set_path("list.3.p", "x").is_err());
+        let err = doc.set_path("o.new.deep", "true").unwrap_err();
+        assert!(err.contains("key 'new' does not exist at .o"), "{err}");
+        assert!(doc.set_path("json:.postIds[0].platform", "x").is_err());
+        assert!(
+            doc.set_path("list.3.p", "x")
+                .unwrap_err()
+                .contains("index 3 (of 1)")
+        );
         assert!(doc.set_path("n.x", "1").is_err());
         assert!(doc.set_path("a..b", "1").is_err());
+        assert!(doc.set_path("json:.list[*].p", "1").is_err());
+        assert!(
+            serde_json::to_string(&doc).unwrap().len() < 60,
+            "nothing was added"
+        );
     }
 }

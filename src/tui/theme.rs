@@ -24,9 +24,10 @@ pub const SELECTED_IDLE: Style = Style::new().add_modifier(Modifier::REVERSED);
 pub const KEY: Style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
 
 /// The colour of a status by class: 2xx green, 3xx cyan, 4xx yellow, 5xx and failures red,
-/// in flight dim.
+/// in flight dim; an answer hooktap made instead of an app (a mock, `--fail`) magenta.
 pub fn status(status: Option<u16>, outcome: Option<&str>) -> Style {
     match (status, outcome) {
+        (_, Some("mocked")) => Style::new().fg(Color::Magenta),
         (Some(200..=299), _) => GOOD,
         (Some(300..=399), _) => Style::new().fg(Color::Cyan),
         (Some(400..=499), _) => WARN,
@@ -36,9 +37,11 @@ pub fn status(status: Option<u16>, outcome: Option<&str>) -> Style {
     }
 }
 
-/// The short text of a status: `200`, `failed`, `…` in flight.
+/// The short text of a status: `200`, `failed`, `…` in flight, `~503` when hooktap answered
+/// instead of an app.
 pub fn status_text(status: Option<u16>, outcome: Option<&str>) -> String {
     match (status, outcome) {
+        (Some(code), Some("mocked")) => format!("~{code}"),
         (Some(code), _) => code.to_string(),
         (None, Some("pending")) => "…".into(),
         (None, Some(o)) => o.to_string(),

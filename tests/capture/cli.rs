@@ -115,9 +115,12 @@ async fn errors_are_one_clear_line() {
         "{err}"
     );
 
-    let (code, err) = run_err(&["listen", "--forward", "localhost:3000", "--db", db_s]);
+    let (code, err) = run_err(&["listen", "--forward", "example.com:3000", "--db", db_s]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("did you mean http://localhost:3000"), "{err}");
+    assert!(
+        err.contains("did you mean http://example.com:3000"),
+        "{err}"
+    );
 
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").unwrap();

@@ -65,6 +65,7 @@ fn grouped<'a>(
             "x-forwarded-for",
             "x-forwarded-proto",
             "x-forwarded-host",
+            "hooktap-hop",
         ]
         .contains(&n.as_str())
         {

@@ -8,5 +8,7 @@ mod cli;
 mod durability;
 mod fidelity;
 mod ingress;
+mod loops;
 mod redeliver;
 mod respond;
+mod routes;

@@ -130,8 +130,9 @@ fn trigger_checks_to_when_the_command_line_is_read() {
             "{args:?}: {err}"
         );
     }
-    let (_, err) = fails(&db, &["trigger", "stripe", "--list"], 2);
-    assert!(err.contains("no samples for 'stripe'"), "{err}");
+    assert!(ok(&db, &["trigger", "stripe", "--list"]).contains("invoice.paid"));
+    let (_, err) = fails(&db, &["trigger", "paypal", "--list"], 2);
+    assert!(err.contains("no provider called 'paypal'"), "{err}");
     assert!(ok(&db, &["trigger", "--list"]).contains("social-unlink"));
 }
 
