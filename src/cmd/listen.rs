@@ -102,6 +102,9 @@ pub enum RespondArg {
 
 /// Runs `listen` until Ctrl-C or SIGTERM.
 pub async fn run(mut args: Args) -> anyhow::Result<()> {
+    // First, so a signal during start-up (a tunnel, Ayrshare's API) stops it gracefully too.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
     let file = crate::route::args::read_file(args.routing.config.as_deref())?;
     let chosen = args.routing.resolve(&file)?;
     let port = args.port.or(file.port).unwrap_or(8787);
@@ -127,9 +130,10 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
     let relay = crate::tunnel::start::config(&args.relay)?;
     let tls = tls_acceptor(&args)?;
     let db = args.db.path();
-    let mut store = Store::open(&db, Durability::Normal)?;
-    // Text search: indexed while capture is quiet (see store::search).
-    store.index_in_background()?;
+    // Text search indexes on demand (a search catches up first), not in the background here:
+    // indexing a few multi-MiB bodies held the write lock long enough that capture answered
+    // 503 under load (hardening/load L3). See docs/search.md.
+    let store = Store::open(&db, Durability::Normal)?;
     let interrupted = store.recover_interrupted().await?;
     if interrupted > 0 {
         eprintln!(
@@ -170,7 +174,6 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
         RespondArg::Accept => Respond::Accept,
     };
     let forwarder = Arc::new(Forwarder::new(args.timeout, args.max_body as usize));
-    let shutdown = CancellationToken::new();
     let routes_text = chosen.routes.describe();
     let mut capture = Capture::routed(
         store.writer(),
@@ -279,7 +282,6 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
     } else {
         Format::Text
     };
-    tokio::spawn(stop_on_signal(shutdown.clone()));
     let printer = (!tui).then(|| tokio::spawn(lines::print(store.subscribe(), format)));
     let bounds = crate::prune::Bounds {
         keep: args.keep,

@@ -134,21 +134,28 @@ fn parse_secret(pair: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// Fires `token` on Ctrl-C or SIGTERM.
-pub async fn stop_on_signal(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = ctrl_c.await;
-            token.cancel();
-            return;
+pub fn stop_on_signal(token: CancellationToken) -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Registered now, not when the task first runs: a signal that comes before would take the
+    // default action (end the process without the graceful stop).
+    let signals = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    );
+    async move {
+        match signals {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
+        token.cancel();
     }
-    token.cancel();
 }
 
 #[cfg(test)]

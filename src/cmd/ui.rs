@@ -51,9 +51,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let db = args.db.path();
     // A mistyped --db must not open an empty UI on a Store made on the spot.
     drop(crate::store::Reader::open(&db)?);
-    let mut store = Store::open(&db, Durability::Normal)?;
-    // Text search: indexed while capture is quiet (see store::search).
-    store.index_in_background()?;
+    // Text search indexes on demand; in the background it could hold up a `listen` beside it.
+    let store = Store::open(&db, Durability::Normal)?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let result = tui::run(Setup {

@@ -136,7 +136,8 @@ fn clean(what: &str, text: &str, allowed: &[char]) {
     }
 }
 
-/// Header values by lower-case name, minus what a hop or curl adds on its own.
+/// Header values by lower-case name, minus what a hop (`X-Forwarded-*`, `Hooktap-Hop`) or curl
+/// adds on its own.
 fn multiset(headers: &[(String, Vec<u8>)]) -> BTreeMap<String, Vec<Vec<u8>>> {
     let skip = [
         "host",
@@ -148,7 +149,7 @@ fn multiset(headers: &[(String, Vec<u8>)]) -> BTreeMap<String, Vec<Vec<u8>>> {
     let mut m: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
     for (n, v) in headers {
         let n = n.to_ascii_lowercase();
-        if !skip.contains(&n.as_str()) && !n.starts_with("x-forwarded-") {
+        if !skip.contains(&n.as_str()) && !n.starts_with("x-forwarded-") && n != "hooktap-hop" {
             m.entry(n).or_default().push(v.clone());
         }
     }
