@@ -65,11 +65,13 @@ pub fn command(s: &EventSummary, e: &Event, target: Option<&str>) -> String {
         "\"${{HOOKTAP_TARGET:-{}}}\"",
         url_word(target.unwrap_or(FALLBACK))
     );
-    // `--path-as-is`: curl would squash `/../`; `-g`: it would expand `{a,b}` and `[1-9]`.
+    // The path as forward and replay send it (dot-segments removed: `Target::path_for`);
+    // `--path-as-is` so curl changes nothing more; `-g`: it would expand `{a,b}` and `[1-9]`.
+    let path = crate::forward::Target::path_for(&e.path_and_query()).into_owned();
     let mut curl = format!(
         "curl -sS --path-as-is -g -X {} {base}{}",
         shell_quote(e.method.as_bytes()),
-        shell_quote(e.path_and_query().as_bytes())
+        shell_quote(path.as_bytes())
     );
     for (name, value) in e.headers.iter() {
         // curl writes these itself from the URL and the body.

@@ -79,6 +79,12 @@ impl Target {
         url.strip_suffix(suffix(path_and_query).as_ref())
     }
 
+    /// The path and query any Target gets for an Event's `path_and_query` (what
+    /// [`Target::url_for`] appends; the curl export sends the same).
+    pub fn path_for(path_and_query: &str) -> Cow<'_, str> {
+        suffix(path_and_query)
+    }
+
     /// The base URL as given.
     pub fn as_str(&self) -> &str {
         &self.base
