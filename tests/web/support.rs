@@ -37,7 +37,10 @@ impl Inspected {
         let token = crate::common::eventually(Duration::from_secs(10), || {
             let text = std::fs::read(&runtime).ok()?;
             let v: serde_json::Value = serde_json::from_slice(&text).ok()?;
-            assert_eq!(v["inspector"].as_str(), Some(base.as_str()));
+            // `listen` writes the port first, then the inspector adds its fields.
+            if v["inspector"].as_str() != Some(base.as_str()) {
+                return None;
+            }
             v["inspector_token"].as_str().map(str::to_string)
         })
         .await;
