@@ -4,7 +4,7 @@
 //!
 //! Usage: cargo bench --bench history -- PATH
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use hooktap::export::{self, Format, Options};
@@ -12,21 +12,9 @@ use hooktap::filter::{self, Page};
 use hooktap::record;
 use hooktap::store::Reader;
 
-/// The median of `runs` timings of `f`.
-fn median(
-    runs: usize,
-    mut f: impl FnMut() -> anyhow::Result<usize>,
-) -> anyhow::Result<(Duration, usize)> {
-    let mut times = Vec::with_capacity(runs);
-    let mut n = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        n = f()?;
-        times.push(t.elapsed());
-    }
-    times.sort();
-    Ok((times[runs / 2], n))
-}
+#[path = "support/median.rs"]
+mod median;
+use median::median;
 
 /// Peak resident memory of this process (VmHWM), in MiB.
 fn peak_mib() -> f64 {

@@ -5,26 +5,14 @@
 //!
 //! Usage: cargo bench --bench search -- PATH
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hooktap::filter::{self, Flow, Page};
 use hooktap::store::{Reader, search};
 
-/// The median of `runs` timings of `f`, and its last answer.
-fn median(
-    runs: usize,
-    mut f: impl FnMut() -> anyhow::Result<usize>,
-) -> anyhow::Result<(Duration, usize)> {
-    let mut times = Vec::with_capacity(runs);
-    let mut n = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        n = f()?;
-        times.push(t.elapsed());
-    }
-    times.sort();
-    Ok((times[runs / 2], n))
-}
+#[path = "support/median.rs"]
+mod median;
+use median::median;
 
 /// The bytes the Store's pages take, and those of the text search index's tables.
 fn sizes(reader: &Reader) -> anyhow::Result<(u64, u64)> {

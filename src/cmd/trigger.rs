@@ -114,14 +114,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let body = trigger::render(sample, &sets, now).map_err(UsageError)?;
     let headers = trigger::headers(&body, secret, now.timestamp());
     if args.print {
-        writeln!(out, "POST {to}")?;
-        for (n, v) in headers.iter() {
-            writeln!(out, "{n}: {}", String::from_utf8_lossy(v))?;
-        }
-        writeln!(out)?;
-        out.write_all(&body)?;
-        writeln!(out)?;
-        return Ok(());
+        return print_request(&mut out, &to, &headers, &body);
     }
     let hook = crate::providers::ayrshare::parse(&body)
         .and_then(|b| b.hook_id.get().map(|h| format!(" (hookId {h})")))
@@ -208,14 +201,7 @@ async fn run_other(
     let headers = others::headers(sample, &body, &secret, now.timestamp())
         .map_err(|e| anyhow::anyhow!("cannot sign the {provider} sample: {e}"))?;
     if args.print {
-        writeln!(out, "POST {to}")?;
-        for (n, v) in headers.iter() {
-            writeln!(out, "{n}: {}", String::from_utf8_lossy(v))?;
-        }
-        writeln!(out)?;
-        out.write_all(&body)?;
-        writeln!(out)?;
-        return Ok(());
+        return print_request(out, &to, &headers, &body);
     }
     if made {
         writeln!(
@@ -263,4 +249,21 @@ fn default_url(db: &std::path::Path, provider: &str) -> String {
 /// `--to`: checked when the command line is read, like every URL a user passes (exit 2).
 fn parse_to(url: &str) -> Result<String, String> {
     crate::forward::parse_url(url, DEFAULT_URL).map(|_| url.to_string())
+}
+
+/// `--print`: the request as it would be sent, instead of sending it.
+fn print_request(
+    out: &mut impl Write,
+    to: &impl std::fmt::Display,
+    headers: &crate::event::HeaderList,
+    body: &[u8],
+) -> anyhow::Result<()> {
+    writeln!(out, "POST {to}")?;
+    for (n, v) in headers.iter() {
+        writeln!(out, "{n}: {}", String::from_utf8_lossy(v))?;
+    }
+    writeln!(out)?;
+    out.write_all(body)?;
+    writeln!(out)?;
+    Ok(())
 }
